@@ -1,0 +1,242 @@
+//! Thread events: the JSONL vocabulary of `codex exec --json`, which is also codexkit's
+//! normalized event domain.
+
+use crate::{ExtraFields, ThreadId, ThreadItem, Usage};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One event of a thread's stream.
+///
+/// On the wire each event is a JSON object tagged by `type` (`thread.started`, `turn.started`,
+/// `item.started`, `item.updated`, `item.completed`, `turn.completed`, `turn.failed`, `error`).
+/// [`ThreadEvent::Warning`] is added by codexkit itself (never sent by codex) for input it could
+/// not decode, such as a stdout line that is not JSON.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum ThreadEvent {
+    /// The first event of a run: the thread exists and has this id.
+    #[serde(rename = "thread.started")]
+    ThreadStarted(ThreadStarted),
+    /// The turn began.
+    #[serde(rename = "turn.started")]
+    TurnStarted(TurnStarted),
+    /// An item began (typically in progress).
+    #[serde(rename = "item.started")]
+    ItemStarted(ItemEvent),
+    /// An item changed.
+    #[serde(rename = "item.updated")]
+    ItemUpdated(ItemEvent),
+    /// An item reached its final state.
+    #[serde(rename = "item.completed")]
+    ItemCompleted(ItemEvent),
+    /// The turn completed; terminal.
+    #[serde(rename = "turn.completed")]
+    TurnCompleted(TurnCompleted),
+    /// The turn failed; terminal.
+    #[serde(rename = "turn.failed")]
+    TurnFailed(TurnFailed),
+    /// An error notice from the stream (for example a retry announcement). Not terminal by itself.
+    #[serde(rename = "error")]
+    Error(StreamError),
+    /// Something codexkit could not decode; the stream goes on.
+    #[serde(rename = "codexkit.warning")]
+    Warning(Warning),
+    /// An event type this version of codexkit does not know, kept as raw JSON.
+    #[serde(untagged)]
+    Unknown(Value),
+}
+
+impl ThreadEvent {
+    /// Whether this event ends the turn (`turn.completed` or `turn.failed`).
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Self::TurnCompleted(_) | Self::TurnFailed(_))
+    }
+
+    /// The wire name of the event type.
+    pub fn kind(&self) -> &str {
+        match self {
+            Self::ThreadStarted(_) => "thread.started",
+            Self::TurnStarted(_) => "turn.started",
+            Self::ItemStarted(_) => "item.started",
+            Self::ItemUpdated(_) => "item.updated",
+            Self::ItemCompleted(_) => "item.completed",
+            Self::TurnCompleted(_) => "turn.completed",
+            Self::TurnFailed(_) => "turn.failed",
+            Self::Error(_) => "error",
+            Self::Warning(_) => "codexkit.warning",
+            Self::Unknown(raw) => raw.get("type").and_then(Value::as_str).unwrap_or("unknown"),
+        }
+    }
+
+    /// The item carried by `item.started`, `item.updated` or `item.completed`.
+    pub fn item(&self) -> Option<&ThreadItem> {
+        match self {
+            Self::ItemStarted(e) | Self::ItemUpdated(e) | Self::ItemCompleted(e) => Some(&e.item),
+            _ => None,
+        }
+    }
+}
+
+/// Decodes one JSONL line of `codex exec --json` output.
+///
+/// Any JSON object decodes: a type this version does not know, or a known type whose fields do
+/// not have the expected shape, becomes [`ThreadEvent::Unknown`] with the raw JSON. Only text
+/// that is not a JSON object is an error.
+pub fn decode_event(line: &str) -> Result<ThreadEvent, serde_json::Error> {
+    let raw: Value = serde_json::from_str(line)?;
+    if !raw.is_object() {
+        return Err(serde::de::Error::custom(format!(
+            "expected a JSON object, found {}",
+            json_kind(&raw)
+        )));
+    }
+    Ok(ThreadEvent::deserialize(&raw).unwrap_or(ThreadEvent::Unknown(raw)))
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Payload of `thread.started`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadStarted {
+    /// The thread id; pass it to resume the thread.
+    pub thread_id: ThreadId,
+    /// Fields this version of codexkit does not know.
+    #[serde(flatten)]
+    pub extra: ExtraFields,
+}
+
+impl ThreadStarted {
+    /// Builds the payload.
+    pub fn new(thread_id: impl Into<ThreadId>) -> Self {
+        Self {
+            thread_id: thread_id.into(),
+            extra: ExtraFields::new(),
+        }
+    }
+}
+
+/// Payload of `turn.started`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TurnStarted {
+    /// Fields this version of codexkit does not know.
+    #[serde(flatten)]
+    pub extra: ExtraFields,
+}
+
+/// Payload of `item.started`, `item.updated` and `item.completed`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemEvent {
+    /// The item in its current state.
+    pub item: ThreadItem,
+    /// Fields this version of codexkit does not know.
+    #[serde(flatten)]
+    pub extra: ExtraFields,
+}
+
+impl ItemEvent {
+    /// Wraps an item.
+    pub fn new(item: ThreadItem) -> Self {
+        Self {
+            item,
+            extra: ExtraFields::new(),
+        }
+    }
+}
+
+/// Payload of `turn.completed`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnCompleted {
+    /// Token usage, cumulative for the thread (see [`Usage`]).
+    #[serde(default)]
+    pub usage: Usage,
+    /// Fields this version of codexkit does not know.
+    #[serde(flatten)]
+    pub extra: ExtraFields,
+}
+
+impl TurnCompleted {
+    /// Builds the payload.
+    pub fn new(usage: Usage) -> Self {
+        Self {
+            usage,
+            extra: ExtraFields::new(),
+        }
+    }
+}
+
+/// Payload of `turn.failed`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnFailed {
+    /// Why the turn failed.
+    pub error: StreamError,
+    /// Fields this version of codexkit does not know.
+    #[serde(flatten)]
+    pub extra: ExtraFields,
+}
+
+impl TurnFailed {
+    /// Builds the payload.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            error: StreamError::new(message),
+            extra: ExtraFields::new(),
+        }
+    }
+}
+
+/// An error message, as in the top-level `error` event and in `turn.failed`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StreamError {
+    /// The message.
+    pub message: String,
+    /// Fields this version of codexkit does not know.
+    #[serde(flatten)]
+    pub extra: ExtraFields,
+}
+
+impl StreamError {
+    /// Builds an error from its message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            extra: ExtraFields::new(),
+        }
+    }
+}
+
+/// Something codexkit could not decode, reported instead of failing the stream.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Warning {
+    /// What was wrong.
+    pub message: String,
+    /// The start of the offending input, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excerpt: Option<String>,
+}
+
+impl Warning {
+    /// Builds a warning.
+    pub fn new(message: impl Into<String>, excerpt: Option<String>) -> Self {
+        Self {
+            message: message.into(),
+            excerpt,
+        }
+    }
+}

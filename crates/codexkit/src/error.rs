@@ -1,0 +1,160 @@
+//! The one error type of the codexkit runtime.
+
+use crate::binary::DiscoveryAttempt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Result alias for codexkit operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while finding, installing or driving codex.
+///
+/// Messages are short and say what to do next. Text that came from the child process (stderr,
+/// error messages) has secrets redacted before it is stored here.
+#[non_exhaustive]
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No codex binary was found in any of the places codexkit looks.
+    #[error(
+        "codex binary not found; tried: {}. Run `codexkit install`, or set CODEXKIT_CODEX_PATH to a codex binary",
+        crate::binary::describe_attempts(attempts)
+    )]
+    BinaryNotFound {
+        /// Each place looked at, in order, with what was found there.
+        attempts: Vec<DiscoveryAttempt>,
+    },
+    /// A codex binary was found but cannot be used.
+    #[error("codex at {} is unusable: {reason}", path.display())]
+    BinaryUnusable {
+        /// The binary.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// Installing the pinned codex failed.
+    #[error("installing codex {version} failed: {reason}. {fix}")]
+    Install {
+        /// The version being installed.
+        version: String,
+        /// What went wrong.
+        reason: String,
+        /// What the user can do about it.
+        fix: String,
+    },
+    /// The codex process could not be started.
+    #[error("could not start {}: {source}", program.display())]
+    Spawn {
+        /// The program that was run.
+        program: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// codex exited before reporting the end of the turn.
+    #[error("codex exited ({}) without finishing the turn{}", exit_description(*code, *signal), stderr_suffix(stderr_tail))]
+    ProcessExited {
+        /// The exit code, when it exited normally.
+        code: Option<i32>,
+        /// The signal that ended it, on Unix.
+        signal: Option<i32>,
+        /// The last part of its stderr, secrets redacted.
+        stderr_tail: String,
+    },
+    /// The turn ended with `turn.failed`.
+    #[error("turn failed: {message}")]
+    TurnFailed {
+        /// Codex's message.
+        message: String,
+    },
+    /// codex printed something that breaks the protocol.
+    #[error("protocol error: {message}{}", excerpt_suffix(excerpt))]
+    Protocol {
+        /// What was wrong.
+        message: String,
+        /// The start of the offending line.
+        excerpt: String,
+    },
+    /// codex printed a line longer than the configured limit.
+    #[error("codex printed a line longer than {limit} bytes; raise the limit with `max_line_bytes` if this output is expected")]
+    LineTooLong {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// The turn was cancelled by the caller.
+    #[error("the turn was cancelled")]
+    Cancelled,
+    /// A deadline passed.
+    #[error("{deadline} deadline of {after:?} exceeded")]
+    DeadlineExceeded {
+        /// Which deadline (`turn`, `idle`, `startup`, …).
+        deadline: &'static str,
+        /// Its length.
+        after: Duration,
+    },
+    /// An option has a value codexkit cannot use.
+    #[error("invalid {option}: {reason}")]
+    InvalidOption {
+        /// The option's name.
+        option: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A file operation failed.
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        /// What was being done (`reading`, `creating`, …).
+        action: &'static str,
+        /// The file or directory.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Whether running the same turn again may succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::DeadlineExceeded { .. } | Self::ProcessExited { .. })
+    }
+
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn invalid(option: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::InvalidOption {
+            option: option.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+fn exit_description(code: Option<i32>, signal: Option<i32>) -> String {
+    match (code, signal) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(signal)) => format!("killed by signal {signal}"),
+        (None, None) => "unknown status".to_owned(),
+    }
+}
+
+fn stderr_suffix(tail: &str) -> String {
+    let tail = tail.trim();
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!("; stderr: {tail}")
+    }
+}
+
+fn excerpt_suffix(excerpt: &str) -> String {
+    if excerpt.is_empty() {
+        String::new()
+    } else {
+        format!(" (line starts: {excerpt:?})")
+    }
+}

@@ -1,0 +1,6 @@
+//! codexkit runtime.
+
+pub mod binary;
+mod error;
+
+pub use error::{Error, Result};
