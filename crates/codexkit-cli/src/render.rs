@@ -1,0 +1,163 @@
+//! Human-readable rendering of a turn's events.
+
+use codexkit::protocol::{
+    CommandExecutionItem, FileChangeKind, ItemDetails, ThreadEvent, ThreadItem, Usage,
+};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::time::Duration;
+
+/// Lines of command output shown per command.
+const OUTPUT_EXCERPT_LINES: usize = 12;
+
+/// Prints items as they complete, with a spinner on stderr while waiting.
+pub struct HumanRenderer {
+    spinner: ProgressBar,
+    /// The latest agent message, held back until we know whether it is the final answer.
+    pending_message: Option<String>,
+    thread_id: Option<String>,
+}
+
+impl HumanRenderer {
+    pub fn new() -> Self {
+        let spinner = ProgressBar::new_spinner();
+        spinner.set_style(
+            ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        spinner.set_message("codex is working…");
+        spinner.enable_steady_tick(Duration::from_millis(120));
+        Self {
+            spinner,
+            pending_message: None,
+            thread_id: None,
+        }
+    }
+
+    fn out(&self, text: &str) {
+        self.spinner.suspend(|| println!("{text}"));
+    }
+
+    fn err(&self, text: &str) {
+        self.spinner.suspend(|| eprintln!("{text}"));
+    }
+
+    fn flush_message(&mut self) {
+        if let Some(message) = self.pending_message.take() {
+            self.out(&format!("• {message}\n"));
+        }
+    }
+
+    pub fn event(&mut self, event: &ThreadEvent) {
+        match event {
+            ThreadEvent::ThreadStarted(started) => {
+                self.thread_id = Some(started.thread_id.to_string());
+            }
+            ThreadEvent::ItemStarted(started) => {
+                if let ItemDetails::CommandExecution(cmd) = &started.item.details {
+                    self.spinner.set_message(format!("running {}", short(&cmd.command, 60)));
+                }
+            }
+            ThreadEvent::ItemCompleted(done) => self.item(&done.item),
+            ThreadEvent::Error(error) => self.err(&format!("codex: {}", error.message)),
+            ThreadEvent::Warning(warning) => self.err(&format!("warning: {}", warning.message)),
+            _ => {}
+        }
+    }
+
+    fn item(&mut self, item: &ThreadItem) {
+        if !matches!(item.details, ItemDetails::AgentMessage(_)) {
+            self.flush_message();
+        }
+        match &item.details {
+            ItemDetails::AgentMessage(message) => {
+                self.flush_message();
+                self.pending_message = Some(message.text.clone());
+            }
+            ItemDetails::Reasoning(reasoning) => {
+                self.out(&format!("thinking: {}\n", reasoning.text.trim()));
+            }
+            ItemDetails::CommandExecution(cmd) => self.out(&command_block(cmd)),
+            ItemDetails::FileChange(change) => {
+                let mut text = String::new();
+                for file in &change.changes {
+                    let mark = match file.kind {
+                        FileChangeKind::Add => "added",
+                        FileChangeKind::Delete => "deleted",
+                        FileChangeKind::Update => "updated",
+                        _ => "changed",
+                    };
+                    text.push_str(&format!("{mark} {}\n", file.path));
+                }
+                self.out(&text);
+            }
+            ItemDetails::McpToolCall(call) => {
+                self.out(&format!("tool {}.{} ({:?})\n", call.server, call.tool, call.status));
+            }
+            ItemDetails::WebSearch(search) => self.out(&format!("web search: {}\n", search.query)),
+            ItemDetails::TodoList(todo) => {
+                let mut text = String::from("plan:\n");
+                for entry in &todo.items {
+                    let mark = if entry.completed { "x" } else { " " };
+                    text.push_str(&format!("  [{mark}] {}\n", entry.text));
+                }
+                self.out(&text);
+            }
+            ItemDetails::Error(error) => self.err(&format!("warning: {}", error.message)),
+            _ => self.out(&format!("({} item)\n", item.kind())),
+        }
+    }
+
+    /// Ends the rendering: final answer and usage after a completed turn.
+    pub fn finish(mut self, usage: Option<&Usage>) {
+        self.spinner.finish_and_clear();
+        if let Some(answer) = self.pending_message.take() {
+            println!("Final answer:\n{answer}");
+        }
+        if let Some(usage) = usage {
+            println!(
+                "\ntokens: {} input ({} cached), {} output ({} reasoning)",
+                usage.input_tokens,
+                usage.cached_input_tokens,
+                usage.output_tokens,
+                usage.reasoning_output_tokens
+            );
+        }
+        if let Some(id) = &self.thread_id {
+            println!("thread: {id}");
+        }
+    }
+
+    /// Ends the rendering after a failure; whatever the agent said so far is still shown.
+    pub fn abort(mut self) {
+        self.flush_message();
+        self.spinner.finish_and_clear();
+    }
+}
+
+fn command_block(cmd: &CommandExecutionItem) -> String {
+    let status = match cmd.exit_code {
+        Some(code) => format!("exit {code}"),
+        None => format!("{:?}", cmd.status).to_lowercase(),
+    };
+    let mut text = format!("$ {}  ({status})\n", cmd.command);
+    let lines: Vec<&str> = cmd.aggregated_output.lines().collect();
+    for line in lines.iter().take(OUTPUT_EXCERPT_LINES) {
+        text.push_str("  ");
+        text.push_str(line);
+        text.push('\n');
+    }
+    if lines.len() > OUTPUT_EXCERPT_LINES {
+        text.push_str(&format!("  … {} more lines\n", lines.len() - OUTPUT_EXCERPT_LINES));
+    }
+    text
+}
+
+fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        text.to_owned()
+    } else {
+        let mut cut: String = text.chars().take(max).collect();
+        cut.push('…');
+        cut
+    }
+}

@@ -1,0 +1,261 @@
+//! `codexkit run`: one turn, offline against the mock model or for real.
+
+use crate::exit;
+use crate::render::HumanRenderer;
+use clap::Args;
+use codexkit::protocol::{ThreadEvent, Usage};
+use codexkit::{Codex, CodexOptions, ConfigOverride, Error, SandboxMode, ThreadOptions};
+use codexkit_testkit::{HermeticCodex, MockModel, MockResponse, OutputItem, Scenario};
+use std::io::Write;
+use std::path::PathBuf;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  codexkit run --offline                      # a real codex turn against the built-in mock model
+  codexkit run --offline --cd ./project --json
+  codexkit run --scenario failing.json        # your own mock scenario
+  codexkit run \"explain this repo\" --sandbox read-only   # your own codex config and credentials";
+
+/// The prompt of the offline demo when none is given.
+const DEMO_PROMPT: &str = "List the files in this directory.";
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// What to ask the agent. Defaults to a listing request with --offline/--scenario.
+    prompt: Option<String>,
+    /// Run against the built-in mock model: codex lists the directory, the answer quotes it.
+    #[arg(long, conflicts_with = "scenario")]
+    offline: bool,
+    /// Run against the mock model with this scenario file (JSON).
+    #[arg(long, value_name = "FILE")]
+    scenario: Option<PathBuf>,
+    /// The agent's working directory (default: the current directory).
+    #[arg(long = "cd", value_name = "DIR")]
+    cd: Option<PathBuf>,
+    /// Sandbox for commands the agent runs.
+    #[arg(long, value_name = "MODE", value_parser = ["read-only", "workspace-write", "danger-full-access"])]
+    sandbox: Option<String>,
+    /// Model to use.
+    #[arg(long, value_name = "MODEL")]
+    model: Option<String>,
+    /// Continue an earlier thread.
+    #[arg(long, value_name = "THREAD_ID")]
+    resume: Option<String>,
+    /// Codex config override, `key=value` with a TOML value (repeatable).
+    #[arg(short = 'c', long = "config", value_name = "KEY=VALUE")]
+    config: Vec<String>,
+    /// The codex binary to run.
+    #[arg(long, value_name = "PATH")]
+    codex_path: Option<PathBuf>,
+    /// CODEX_HOME for --offline/--scenario runs (default: a fresh temporary one); reuse it to
+    /// --resume an offline thread.
+    #[arg(long, value_name = "DIR")]
+    codex_home: Option<PathBuf>,
+    /// Print normalized events as JSON lines on stdout (nothing else goes to stdout).
+    #[arg(long)]
+    json: bool,
+    /// Fail instead of installing the pinned codex when none is found.
+    #[arg(long)]
+    no_install: bool,
+    /// Allow running outside a Git repository (always on with --offline/--scenario).
+    #[arg(long)]
+    skip_git_repo_check: bool,
+}
+
+/// Keeps the mock model and its CODEX_HOME alive for the run.
+struct MockSetup {
+    _mock: MockModel,
+    hermetic: HermeticCodex,
+}
+
+pub async fn run(args: RunArgs) -> u8 {
+    match run_inner(args).await {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error}");
+            exit::for_error(&error)
+        }
+    }
+}
+
+async fn run_inner(args: RunArgs) -> Result<u8, Error> {
+    let mock_scenario = if args.offline {
+        Some(demo_scenario())
+    } else if let Some(path) = &args.scenario {
+        let scenario = Scenario::from_file(path)
+            .map_err(|e| Error::InvalidOption {
+                option: "scenario".into(),
+                reason: e.to_string(),
+            })?;
+        Some(scenario)
+    } else {
+        None
+    };
+    let offline = mock_scenario.is_some();
+
+    let mut codex_options = CodexOptions::default();
+    let mut thread_options = ThreadOptions::default();
+    let mut setup = None;
+    if let Some(mut scenario) = mock_scenario {
+        // Failures must be fast and deterministic unless the scenario asks for retries.
+        if scenario.retries.is_none() {
+            scenario.retries = Some(0);
+        }
+        let mock = MockModel::start(scenario).await.map_err(|e| Error::InvalidOption {
+            option: "scenario".into(),
+            reason: e.to_string(),
+        })?;
+        let hermetic = match &args.codex_home {
+            Some(home) => HermeticCodex::new(&mock).map(|h| h.codex_home_at(home.clone())),
+            None => HermeticCodex::new(&mock),
+        }
+        .map_err(|e| Error::Io {
+            action: "creating a CODEX_HOME for",
+            path: args.codex_home.clone().unwrap_or_else(std::env::temp_dir),
+            source: e,
+        })?;
+        for (key, value) in hermetic.env() {
+            codex_options = codex_options.with_env(key, value);
+        }
+        for (key, value) in hermetic.config_overrides() {
+            codex_options.config.push(ConfigOverride::new(
+                &key,
+                codexkit::ConfigValue::Literal(value),
+            )?);
+        }
+        thread_options = thread_options
+            .with_model(hermetic.model())
+            .with_skip_git_repo_check(true);
+        setup = Some(MockSetup {
+            _mock: mock,
+            hermetic,
+        });
+    }
+    if let Some(path) = &args.codex_path {
+        codex_options = codex_options.with_codex_path(path);
+    }
+    for text in &args.config {
+        thread_options = thread_options.with_config_override(ConfigOverride::parse(text)?);
+    }
+    if let Some(model) = &args.model {
+        thread_options = thread_options.with_model(model);
+    }
+    if let Some(mode) = &args.sandbox {
+        thread_options = thread_options.with_sandbox(mode.parse::<SandboxMode>()?);
+    }
+    if args.skip_git_repo_check {
+        thread_options = thread_options.with_skip_git_repo_check(true);
+    }
+    let working_dir = match &args.cd {
+        Some(dir) => dir.clone(),
+        None => std::env::current_dir().map_err(|e| Error::io("reading", ".", e))?,
+    };
+    let working_dir = std::fs::canonicalize(&working_dir).map_err(|e| Error::InvalidOption {
+        option: "--cd".into(),
+        reason: format!("{}: {e}", working_dir.display()),
+    })?;
+    thread_options = thread_options.with_working_directory(working_dir);
+
+    let prompt = match (&args.prompt, offline) {
+        (Some(prompt), _) => prompt.clone(),
+        (None, true) => DEMO_PROMPT.to_owned(),
+        (None, false) => {
+            return Err(Error::InvalidOption {
+                option: "prompt".into(),
+                reason: "give a prompt, or use --offline / --scenario FILE".into(),
+            });
+        }
+    };
+
+    let codex = crate::install::codex_client(codex_options, args.no_install, args.json).await?;
+    let thread = match &args.resume {
+        Some(id) => codex.resume_thread(id.as_str(), thread_options),
+        None => codex.start_thread(thread_options),
+    };
+    let code = drive_turn(&codex, &thread, prompt, args.json).await;
+    drop(setup);
+    code
+}
+
+async fn drive_turn(
+    _codex: &Codex,
+    thread: &codexkit::Thread,
+    prompt: String,
+    json: bool,
+) -> Result<u8, Error> {
+    let mut stream = thread.run_streamed(prompt).await?;
+    let mut renderer = (!json).then(HumanRenderer::new);
+    let mut usage: Option<Usage> = None;
+    let mut failed: Option<String> = None;
+    let mut stdout = std::io::stdout();
+    loop {
+        let next = tokio::select! {
+            next = stream.next() => next,
+            _ = tokio::signal::ctrl_c() => {
+                stream.cancel().await;
+                if let Some(renderer) = renderer.take() {
+                    renderer.abort();
+                }
+                eprintln!("cancelled");
+                return Ok(exit::CANCELLED);
+            }
+        };
+        let Some(next) = next else { break };
+        let event = match next {
+            Ok(event) => event,
+            Err(error) => {
+                if let Some(renderer) = renderer.take() {
+                    renderer.abort();
+                }
+                return Err(error);
+            }
+        };
+        match &event {
+            ThreadEvent::TurnCompleted(done) => usage = Some(done.usage.clone()),
+            ThreadEvent::TurnFailed(turn_failed) => failed = Some(turn_failed.error.message.clone()),
+            _ => {}
+        }
+        if let Some(renderer) = renderer.as_mut() {
+            renderer.event(&event);
+        } else {
+            let line = serde_json::to_string(&event).unwrap_or_else(|e| {
+                format!(r#"{{"type":"codexkit.warning","message":"unserializable event: {e}"}}"#)
+            });
+            if writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_err() {
+                // stdout closed (e.g. piped into `head`): stop the turn quietly.
+                stream.cancel().await;
+                return Ok(exit::CANCELLED);
+            }
+        }
+    }
+    if let Some(message) = failed {
+        if let Some(renderer) = renderer.take() {
+            renderer.abort();
+        }
+        eprintln!("error: turn failed: {message}");
+        return Ok(exit::TURN_FAILED);
+    }
+    if let Some(renderer) = renderer.take() {
+        renderer.finish(usage.as_ref());
+    }
+    Ok(exit::COMPLETED)
+}
+
+/// The built-in offline scenario: list the working directory, then quote the real listing.
+fn demo_scenario() -> Scenario {
+    Scenario::new()
+        .name("offline demo")
+        .response(
+            MockResponse::output([
+                OutputItem::reasoning("The user wants a listing; `ls -la` shows it without changing anything."),
+                OutputItem::exec_command("ls -la"),
+            ])
+            .with_usage(codexkit_testkit::usage(1200, 0, 40, 16)),
+        )
+        .response(
+            MockResponse::output([OutputItem::message(
+                "Here is what this directory contains:\n\n{{last_output}}",
+            )])
+            .with_usage(codexkit_testkit::usage(1500, 1024, 30, 0)),
+        )
+}

@@ -1,0 +1,106 @@
+//! Spawning codex in its own process group, and making sure it never outlives its owner.
+
+use crate::{Error, Result};
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use tokio::process::{Child, Command};
+
+/// What to run.
+pub(crate) struct Launch<'a> {
+    pub program: &'a Path,
+    pub args: &'a [OsString],
+    pub env: &'a BTreeMap<OsString, OsString>,
+    pub current_dir: Option<&'a Path>,
+    /// Whether a prompt will be written to stdin (otherwise stdin is null).
+    pub stdin: bool,
+}
+
+/// Starts the child with piped stdout/stderr, in a new process group on Unix so that cancelling
+/// reaches the commands codex runs too.
+pub(crate) fn spawn(launch: &Launch<'_>) -> Result<(Child, GroupGuard)> {
+    let mut command = Command::new(launch.program);
+    command
+        .args(launch.args)
+        .env_clear()
+        .envs(launch.env)
+        .stdin(if launch.stdin {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    if let Some(dir) = launch.current_dir {
+        command.current_dir(dir);
+    }
+    #[cfg(unix)]
+    command.process_group(0);
+    let child = command.spawn().map_err(|source| Error::Spawn {
+        program: PathBuf::from(launch.program),
+        source,
+    })?;
+    let guard = GroupGuard {
+        pid: child.id(),
+        armed: true,
+    };
+    tracing::debug!(pid = ?guard.pid, program = %launch.program.display(), "codex spawned");
+    Ok((child, guard))
+}
+
+/// Kills the child's whole process group when dropped, unless disarmed after a clean exit.
+///
+/// This runs even when the task that owns the child is dropped (runtime shutdown, a dropped
+/// stream), so no codex process or command it started is left behind.
+pub(crate) struct GroupGuard {
+    pid: Option<u32>,
+    armed: bool,
+}
+
+impl GroupGuard {
+    /// Kills the group now.
+    pub(crate) fn kill(&self) {
+        if let Some(pid) = self.pid {
+            kill_group(pid);
+        }
+    }
+
+    /// The child's pid.
+    pub(crate) fn pid(&self) -> Option<u32> {
+        self.pid
+    }
+
+    /// The child exited by itself; killing its group is still done, for commands it left.
+    pub(crate) fn finish(mut self) {
+        self.kill();
+        self.armed = false;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if self.armed {
+            self.kill();
+        }
+    }
+}
+
+#[cfg(unix)]
+fn kill_group(pid: u32) {
+    use nix::sys::signal::{Signal, killpg};
+    use nix::unistd::Pid;
+    let Ok(raw) = i32::try_from(pid) else { return };
+    match killpg(Pid::from_raw(raw), Signal::SIGKILL) {
+        Ok(()) => tracing::debug!(pid, "codex process group killed"),
+        // Already gone: nothing to do.
+        Err(nix::errno::Errno::ESRCH) => {}
+        Err(error) => tracing::warn!(pid, %error, "could not kill codex process group"),
+    }
+}
+
+#[cfg(not(unix))]
+fn kill_group(_pid: u32) {
+    // Without process groups, `kill_on_drop` on the child handles the direct child.
+}

@@ -1,0 +1,402 @@
+//! Options for the codex process, for threads and for single turns.
+
+use crate::config::{ConfigOverride, ConfigValue};
+use crate::{Error, Result};
+use std::ffi::OsString;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default limit for one line of codex output: generous, but bounded.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 256 * 1024 * 1024;
+/// Default amount of stderr kept for error messages.
+pub const DEFAULT_STDERR_TAIL_BYTES: usize = 64 * 1024;
+/// Default time codex gets to exit after it closed stdout, before it is killed.
+pub const DEFAULT_EXIT_GRACE: Duration = Duration::from_secs(5);
+
+/// A secret string: never shown by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret itself; pass it on, never print it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl From<&str> for SecretString {
+    fn from(secret: &str) -> Self {
+        Self::new(secret)
+    }
+}
+
+impl From<String> for SecretString {
+    fn from(secret: String) -> Self {
+        Self(secret)
+    }
+}
+
+/// Options for the codex process: which binary, its environment, and limits.
+#[non_exhaustive]
+#[derive(Debug, Clone)]
+pub struct CodexOptions {
+    /// The codex binary to run; `None` discovers it (see [`crate::binary::discover`]).
+    pub codex_path: Option<PathBuf>,
+    /// API key, passed to codex as `CODEX_API_KEY`.
+    pub api_key: Option<SecretString>,
+    /// Variables set in codex's environment on top of the inherited one.
+    pub env: Vec<(OsString, OsString)>,
+    /// Variables removed from codex's environment. `PATH` can't be removed.
+    pub env_remove: Vec<OsString>,
+    /// Whether codex inherits this process's environment (default `true`). `PATH` is always
+    /// passed on.
+    pub inherit_env: bool,
+    /// `-c` overrides applied to every thread.
+    pub config: Vec<ConfigOverride>,
+    /// Longest accepted line of codex output; a longer one fails the turn.
+    pub max_line_bytes: usize,
+    /// How much of codex's stderr is kept for error messages.
+    pub stderr_tail_bytes: usize,
+    /// How long codex gets to exit after closing its output before it is killed.
+    pub exit_grace: Duration,
+}
+
+impl Default for CodexOptions {
+    fn default() -> Self {
+        Self {
+            codex_path: None,
+            api_key: None,
+            env: Vec::new(),
+            env_remove: Vec::new(),
+            inherit_env: true,
+            config: Vec::new(),
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            stderr_tail_bytes: DEFAULT_STDERR_TAIL_BYTES,
+            exit_grace: DEFAULT_EXIT_GRACE,
+        }
+    }
+}
+
+impl CodexOptions {
+    /// Uses this codex binary instead of discovering one.
+    pub fn with_codex_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.codex_path = Some(path.into());
+        self
+    }
+
+    /// Passes this API key to codex (as `CODEX_API_KEY`).
+    pub fn with_api_key(mut self, key: impl Into<SecretString>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// Sets a variable in codex's environment.
+    pub fn with_env(mut self, key: impl Into<OsString>, value: impl Into<OsString>) -> Self {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// Removes a variable from codex's environment.
+    pub fn without_env(mut self, key: impl Into<OsString>) -> Self {
+        self.env_remove.push(key.into());
+        self
+    }
+
+    /// Whether codex inherits this process's environment.
+    pub fn with_inherit_env(mut self, inherit: bool) -> Self {
+        self.inherit_env = inherit;
+        self
+    }
+
+    /// Adds a `-c key=value` override for every thread.
+    pub fn with_config(mut self, key: &str, value: impl Into<ConfigValue>) -> Result<Self> {
+        self.config.push(ConfigOverride::new(key, value)?);
+        Ok(self)
+    }
+
+    /// Sets the longest accepted output line.
+    pub fn with_max_line_bytes(mut self, limit: usize) -> Self {
+        self.max_line_bytes = limit;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.max_line_bytes == 0 {
+            return Err(Error::invalid("max_line_bytes", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
+/// How commands the agent runs are sandboxed.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SandboxMode {
+    /// Commands can read but not write (codex's default).
+    ReadOnly,
+    /// Commands can write inside the working directory and additional directories.
+    WorkspaceWrite,
+    /// No sandbox at all.
+    DangerFullAccess,
+}
+
+impl SandboxMode {
+    /// The name codex uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ReadOnly => "read-only",
+            Self::WorkspaceWrite => "workspace-write",
+            Self::DangerFullAccess => "danger-full-access",
+        }
+    }
+}
+
+impl std::str::FromStr for SandboxMode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "read-only" => Ok(Self::ReadOnly),
+            "workspace-write" => Ok(Self::WorkspaceWrite),
+            "danger-full-access" => Ok(Self::DangerFullAccess),
+            other => Err(Error::invalid(
+                "sandbox mode",
+                format!(
+                    "{other:?}; expected read-only, workspace-write or danger-full-access"
+                ),
+            )),
+        }
+    }
+}
+
+/// How hard the model reasons.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasoningEffort {
+    /// Minimal reasoning.
+    Minimal,
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+    /// Extra high.
+    XHigh,
+}
+
+impl ReasoningEffort {
+    /// The name codex uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Minimal => "minimal",
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::XHigh => "xhigh",
+        }
+    }
+}
+
+/// Whether and how the agent may search the web.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebSearchMode {
+    /// No web search.
+    Disabled,
+    /// Cached results only.
+    Cached,
+    /// Live search.
+    Live,
+}
+
+impl WebSearchMode {
+    /// The name codex uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disabled => "disabled",
+            Self::Cached => "cached",
+            Self::Live => "live",
+        }
+    }
+}
+
+/// Options of a thread; they apply to each of its turns.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default)]
+pub struct ThreadOptions {
+    /// Model slug (`-m`).
+    pub model: Option<String>,
+    /// Sandbox mode (`-s`).
+    pub sandbox: Option<SandboxMode>,
+    /// The agent's working directory (`-C`); codex runs there too.
+    pub working_directory: Option<PathBuf>,
+    /// More writable directories (`--add-dir`).
+    pub additional_directories: Vec<PathBuf>,
+    /// Allow running outside a Git repository (`--skip-git-repo-check`).
+    pub skip_git_repo_check: bool,
+    /// Reasoning effort (`-c model_reasoning_effort=…`).
+    pub reasoning_effort: Option<ReasoningEffort>,
+    /// Network access for sandboxed commands (`-c sandbox_workspace_write.network_access=…`).
+    pub network_access: Option<bool>,
+    /// Web search mode (`-c web_search=…`).
+    pub web_search: Option<WebSearchMode>,
+    /// Config profile (`-p`).
+    pub profile: Option<String>,
+    /// Do not persist the session (`--ephemeral`); such a thread can't be resumed.
+    pub ephemeral: bool,
+    /// More `-c` overrides, after the process-wide ones.
+    pub config: Vec<ConfigOverride>,
+}
+
+impl ThreadOptions {
+    /// Sets the model.
+    pub fn with_model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// Sets the sandbox mode.
+    pub fn with_sandbox(mut self, mode: SandboxMode) -> Self {
+        self.sandbox = Some(mode);
+        self
+    }
+
+    /// Sets the working directory.
+    pub fn with_working_directory(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.working_directory = Some(dir.into());
+        self
+    }
+
+    /// Adds a writable directory.
+    pub fn with_additional_directory(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.additional_directories.push(dir.into());
+        self
+    }
+
+    /// Allows running outside a Git repository.
+    pub fn with_skip_git_repo_check(mut self, skip: bool) -> Self {
+        self.skip_git_repo_check = skip;
+        self
+    }
+
+    /// Sets the reasoning effort.
+    pub fn with_reasoning_effort(mut self, effort: ReasoningEffort) -> Self {
+        self.reasoning_effort = Some(effort);
+        self
+    }
+
+    /// Allows or forbids network access for sandboxed commands.
+    pub fn with_network_access(mut self, allowed: bool) -> Self {
+        self.network_access = Some(allowed);
+        self
+    }
+
+    /// Sets the web search mode.
+    pub fn with_web_search(mut self, mode: WebSearchMode) -> Self {
+        self.web_search = Some(mode);
+        self
+    }
+
+    /// Uses a config profile.
+    pub fn with_profile(mut self, profile: impl Into<String>) -> Self {
+        self.profile = Some(profile.into());
+        self
+    }
+
+    /// Does not persist the session.
+    pub fn with_ephemeral(mut self, ephemeral: bool) -> Self {
+        self.ephemeral = ephemeral;
+        self
+    }
+
+    /// Adds a `-c key=value` override.
+    pub fn with_config(mut self, key: &str, value: impl Into<ConfigValue>) -> Result<Self> {
+        self.config.push(ConfigOverride::new(key, value)?);
+        Ok(self)
+    }
+
+    /// Adds an already-built override.
+    pub fn with_config_override(mut self, config: ConfigOverride) -> Self {
+        self.config.push(config);
+        self
+    }
+}
+
+/// Options of one turn.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default)]
+pub struct TurnOptions {
+    /// A JSON Schema the final answer must follow (`--output-schema`).
+    pub output_schema: Option<serde_json::Value>,
+}
+
+impl TurnOptions {
+    /// Asks for a final answer following this JSON Schema.
+    pub fn with_output_schema(mut self, schema: serde_json::Value) -> Self {
+        self.output_schema = Some(schema);
+        self
+    }
+}
+
+/// What the user says in a turn: text and any number of images.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Input {
+    /// The prompt text.
+    pub text: String,
+    /// Image files attached to the prompt.
+    pub images: Vec<PathBuf>,
+}
+
+impl Input {
+    /// A text prompt.
+    pub fn text(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            images: Vec::new(),
+        }
+    }
+
+    /// Attaches an image file.
+    pub fn with_image(mut self, path: impl Into<PathBuf>) -> Self {
+        self.images.push(path.into());
+        self
+    }
+}
+
+impl From<&str> for Input {
+    fn from(text: &str) -> Self {
+        Self::text(text)
+    }
+}
+
+impl From<String> for Input {
+    fn from(text: String) -> Self {
+        Self::text(text)
+    }
+}
+
+impl From<&String> for Input {
+    fn from(text: &String) -> Self {
+        Self::text(text.clone())
+    }
+}

@@ -1,0 +1,92 @@
+//! Keeping secrets out of messages.
+
+use std::ffi::OsString;
+
+/// Shorter values are not treated as secrets: replacing them would mangle ordinary text.
+const MIN_SECRET_LEN: usize = 6;
+
+/// Whether an environment variable's name says it holds a secret.
+pub fn is_secret_name(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["_KEY", "_TOKEN", "_SECRET", "_PASSWORD", "_PASS", "_CREDENTIALS"]
+        .iter()
+        .any(|suffix| upper.ends_with(suffix))
+        || ["AUTHORIZATION", "PASSWORD", "SECRET", "API_KEY", "APIKEY", "TOKEN"]
+            .iter()
+            .any(|word| upper.contains(word))
+}
+
+/// Replaces known secret values with `[redacted]`.
+#[derive(Clone, Default)]
+pub struct Redactor {
+    secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Redactor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Redactor({} secrets)", self.secrets.len())
+    }
+}
+
+impl Redactor {
+    /// A redactor for the secret-looking values of an environment.
+    pub fn from_env<'a>(env: impl IntoIterator<Item = (&'a OsString, &'a OsString)>) -> Self {
+        let mut redactor = Self::default();
+        for (name, value) in env {
+            if is_secret_name(&name.to_string_lossy()) {
+                redactor.add(value.to_string_lossy());
+            }
+        }
+        redactor
+    }
+
+    /// Adds a secret value.
+    pub fn add(&mut self, secret: impl AsRef<str>) {
+        let secret = secret.as_ref().trim();
+        if secret.len() >= MIN_SECRET_LEN && !self.secrets.iter().any(|s| s == secret) {
+            self.secrets.push(secret.to_owned());
+            // Longest first, so a secret containing another is replaced whole.
+            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        }
+    }
+
+    /// `text` with every known secret replaced.
+    pub fn redact(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for secret in &self.secrets {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), "[redacted]");
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_names_are_recognised() {
+        for name in ["OPENAI_API_KEY", "CODEX_API_KEY", "GH_TOKEN", "AUTHORIZATION", "db_password", "MY_SECRET"] {
+            assert!(is_secret_name(name), "{name}");
+        }
+        for name in ["PATH", "HOME", "CODEX_HOME", "KEYBOARD"] {
+            assert!(!is_secret_name(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn values_are_replaced_and_short_ones_ignored() {
+        let env = [
+            (OsString::from("OPENAI_API_KEY"), OsString::from("sk-live-123456")),
+            (OsString::from("SHORT_TOKEN"), OsString::from("abc")),
+            (OsString::from("HOME"), OsString::from("/home/someone")),
+        ];
+        let redactor = Redactor::from_env(env.iter().map(|(k, v)| (k, v)));
+        assert_eq!(
+            redactor.redact("key sk-live-123456 at /home/someone abc"),
+            "key [redacted] at /home/someone abc"
+        );
+    }
+}

@@ -1,0 +1,279 @@
+//! The `Codex` client and its threads.
+
+use crate::binary::{self, CodexBinary, DiscoveryOptions};
+use crate::exec::{self, EventStream, ExecRun, argv};
+use crate::options::{CodexOptions, Input, ThreadOptions, TurnOptions};
+use crate::redact::Redactor;
+use crate::{Error, Result};
+use codexkit_protocol::{ItemDetails, ThreadEvent, ThreadId, ThreadItem, Usage};
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// A client for the codex binary: starts and resumes threads.
+///
+/// Cheap to clone; clones share nothing mutable.
+#[derive(Debug, Clone)]
+pub struct Codex {
+    binary: CodexBinary,
+    options: Arc<CodexOptions>,
+    version_checked: Arc<AtomicBool>,
+}
+
+impl Codex {
+    /// Finds the codex binary (see [`binary::discover`]) and checks the options.
+    pub fn new(options: CodexOptions) -> Result<Self> {
+        options.validate()?;
+        let binary = binary::discover(&DiscoveryOptions {
+            explicit_path: options.codex_path.clone(),
+            ..DiscoveryOptions::default()
+        })?;
+        tracing::debug!(path = %binary.path.display(), source = ?binary.source, "codex binary found");
+        Ok(Self::with_binary(binary, options))
+    }
+
+    /// Uses a binary found or installed by the caller.
+    pub fn with_binary(binary: CodexBinary, options: CodexOptions) -> Self {
+        Self {
+            binary,
+            options: Arc::new(options),
+            version_checked: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// The binary this client runs.
+    pub fn binary(&self) -> &CodexBinary {
+        &self.binary
+    }
+
+    /// A new thread; it gets its id from codex when its first turn starts.
+    pub fn start_thread(&self, options: ThreadOptions) -> Thread {
+        Thread {
+            codex: self.clone(),
+            options,
+            state: Arc::new(Mutex::new(ThreadState::default())),
+        }
+    }
+
+    /// A thread that continues an earlier one (codex must find it in its `CODEX_HOME`).
+    pub fn resume_thread(&self, id: impl Into<ThreadId>, options: ThreadOptions) -> Thread {
+        let thread = self.start_thread(options);
+        thread.lock().id = Some(id.into());
+        thread
+    }
+}
+
+#[derive(Debug, Default)]
+struct ThreadState {
+    id: Option<ThreadId>,
+    /// The last cumulative usage codex reported for this thread in this process.
+    last_usage: Option<Usage>,
+}
+
+/// A conversation with the agent: a sequence of turns sharing history.
+#[derive(Debug, Clone)]
+pub struct Thread {
+    codex: Codex,
+    options: ThreadOptions,
+    state: Arc<Mutex<ThreadState>>,
+}
+
+impl Thread {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ThreadState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The thread id, known once the first turn reported `thread.started` (or given on resume).
+    pub fn id(&self) -> Option<ThreadId> {
+        self.lock().id.clone()
+    }
+
+    /// The thread's options.
+    pub fn options(&self) -> &ThreadOptions {
+        &self.options
+    }
+
+    /// Runs a turn and waits for its end.
+    ///
+    /// A turn that ends with `turn.failed` is [`Error::TurnFailed`].
+    pub async fn run(&self, input: impl Into<Input>) -> Result<TurnResult> {
+        self.run_with(input, TurnOptions::default()).await
+    }
+
+    /// [`Thread::run`] with per-turn options.
+    pub async fn run_with(&self, input: impl Into<Input>, options: TurnOptions) -> Result<TurnResult> {
+        let previous_usage = self.lock().last_usage.clone();
+        let mut stream = self.run_streamed_with(input, options).await?;
+        let mut collector = TurnCollector::default();
+        while let Some(event) = stream.next().await {
+            collector.observe(event?);
+        }
+        collector.finish(self.id(), previous_usage)
+    }
+
+    /// Runs a turn and returns its events as they happen.
+    pub async fn run_streamed(&self, input: impl Into<Input>) -> Result<EventStream> {
+        self.run_streamed_with(input, TurnOptions::default()).await
+    }
+
+    /// [`Thread::run_streamed`] with per-turn options.
+    pub async fn run_streamed_with(
+        &self,
+        input: impl Into<Input>,
+        options: TurnOptions,
+    ) -> Result<EventStream> {
+        let input = input.into();
+        let codex_options = &self.codex.options;
+        argv::check_paths(&self.options, &input.images)?;
+        let schema_file = options
+            .output_schema
+            .as_ref()
+            .map(write_schema_file)
+            .transpose()?;
+        let resume = self.id();
+        let args = argv::exec_args(
+            codex_options,
+            &self.options,
+            &argv::TurnArgs {
+                resume: resume.as_ref(),
+                images: &input.images,
+                output_schema_file: schema_file.as_deref(),
+            },
+        )?;
+        let env = argv::child_env(codex_options, std::env::vars_os());
+        let mut redactor = Redactor::from_env(&env);
+        if let Some(key) = &codex_options.api_key {
+            redactor.add(key.expose());
+        }
+        let state = Arc::clone(&self.state);
+        let observer = Arc::new(move |event: &ThreadEvent| {
+            let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+            match event {
+                ThreadEvent::ThreadStarted(started) => state.id = Some(started.thread_id.clone()),
+                ThreadEvent::TurnCompleted(done) => state.last_usage = Some(done.usage.clone()),
+                _ => {}
+            }
+        });
+        warn_if_unpinned(&self.codex.binary, &self.codex.version_checked);
+        exec::start(ExecRun {
+            program: self.codex.binary.path.clone(),
+            args,
+            env,
+            current_dir: self.options.working_directory.clone(),
+            prompt: input.text,
+            max_line_bytes: codex_options.max_line_bytes,
+            stderr_tail_bytes: codex_options.stderr_tail_bytes,
+            exit_grace: codex_options.exit_grace,
+            redactor,
+            keep_alive: schema_file.into_iter().collect(),
+            observer: Some(observer),
+        })
+    }
+}
+
+fn write_schema_file(schema: &serde_json::Value) -> Result<tempfile::TempPath> {
+    if !schema.is_object() {
+        return Err(Error::invalid("output schema", "must be a JSON object"));
+    }
+    let mut file = tempfile::Builder::new()
+        .prefix("codexkit-schema-")
+        .suffix(".json")
+        .tempfile()
+        .map_err(|e| Error::io("creating", std::env::temp_dir(), e))?;
+    let text = serde_json::to_vec(schema)
+        .map_err(|e| Error::invalid("output schema", e.to_string()))?;
+    file.write_all(&text)
+        .map_err(|e| Error::io("writing", file.path().to_path_buf(), e))?;
+    Ok(file.into_temp_path())
+}
+
+/// What a completed turn produced.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub struct TurnResult {
+    /// The thread id.
+    pub thread_id: Option<ThreadId>,
+    /// Completed items, in order.
+    pub items: Vec<ThreadItem>,
+    /// The text of the last agent message (empty when there was none).
+    pub final_response: String,
+    /// Usage as codex reports it: cumulative for the whole thread.
+    pub usage: Usage,
+    /// The part of `usage` this turn added, when the thread's previous total is known (turns
+    /// run earlier by this `Thread`); otherwise equal to `usage`.
+    pub turn_usage: Usage,
+    /// Every event of the turn, in order, including non-item ones.
+    pub events: Vec<ThreadEvent>,
+}
+
+/// Folds a turn's events into a [`TurnResult`].
+#[derive(Debug, Default)]
+pub(crate) struct TurnCollector {
+    items: Vec<ThreadItem>,
+    events: Vec<ThreadEvent>,
+    completed: Option<Usage>,
+    failed: Option<String>,
+}
+
+impl TurnCollector {
+    pub(crate) fn observe(&mut self, event: ThreadEvent) {
+        match &event {
+            ThreadEvent::ItemCompleted(done) => self.items.push(done.item.clone()),
+            ThreadEvent::TurnCompleted(done) => self.completed = Some(done.usage.clone()),
+            ThreadEvent::TurnFailed(failed) => self.failed = Some(failed.error.message.clone()),
+            _ => {}
+        }
+        self.events.push(event);
+    }
+
+    pub(crate) fn finish(
+        self,
+        thread_id: Option<ThreadId>,
+        previous_usage: Option<Usage>,
+    ) -> Result<TurnResult> {
+        if let Some(message) = self.failed {
+            return Err(Error::TurnFailed { message });
+        }
+        let Some(usage) = self.completed else {
+            return Err(Error::Protocol {
+                message: "the event stream ended without turn.completed".into(),
+                excerpt: String::new(),
+            });
+        };
+        let final_response = self
+            .items
+            .iter()
+            .rev()
+            .find_map(|item| match &item.details {
+                ItemDetails::AgentMessage(message) => Some(message.text.clone()),
+                _ => None,
+            })
+            .unwrap_or_default();
+        let turn_usage = match &previous_usage {
+            Some(previous) => usage.since(previous),
+            None => usage.clone(),
+        };
+        Ok(TurnResult {
+            thread_id,
+            items: self.items,
+            final_response,
+            usage,
+            turn_usage,
+            events: self.events,
+        })
+    }
+}
+
+/// Warns (once per client) when the binary is not the pinned version; never delays the turn.
+fn warn_if_unpinned(binary: &CodexBinary, checked: &AtomicBool) {
+    if checked.swap(true, Ordering::Relaxed) {
+        return;
+    }
+    let binary = binary.clone();
+    // The version probe runs a process: keep it off the async workers and off the turn's path.
+    tokio::task::spawn_blocking(move || {
+        if let Err(error) = binary.check_version() {
+            tracing::warn!(%error, "could not check the codex version");
+        }
+    });
+}

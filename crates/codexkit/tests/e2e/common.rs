@@ -1,0 +1,104 @@
+//! Shared setup for the end-to-end tests.
+
+use codexkit::binary::{self, CodexBinary, DiscoveryOptions};
+use codexkit::{Codex, CodexOptions, ConfigOverride, ConfigValue, ThreadOptions};
+use codexkit_testkit::{HermeticCodex, MockModel, Scenario};
+use std::path::Path;
+use tempfile::TempDir;
+
+/// The pinned codex binary. A missing binary fails the test: these tests never skip.
+pub fn pinned_codex() -> CodexBinary {
+    binary::discover(&DiscoveryOptions::default()).unwrap_or_else(|error| {
+        panic!(
+            "the end-to-end tests need the pinned codex binary: {error}\n\
+             install it with `cargo run -p codexkit-cli -- install`"
+        )
+    })
+}
+
+/// A mock model, a hermetic CODEX_HOME, a working directory, and a client wired to them.
+pub struct Harness {
+    pub mock: MockModel,
+    pub hermetic: HermeticCodex,
+    pub workdir: TempDir,
+    pub codex: Codex,
+}
+
+impl Harness {
+    pub async fn start(scenario: Scenario) -> Self {
+        let mock = MockModel::start(scenario).await.expect("mock model starts");
+        let hermetic = HermeticCodex::new(&mock).expect("hermetic codex home");
+        let codex = Codex::with_binary(pinned_codex(), hermetic_options(&hermetic));
+        let workdir = tempfile::tempdir().expect("workdir");
+        Self {
+            mock,
+            hermetic,
+            workdir,
+            codex,
+        }
+    }
+
+    /// Thread options for the mock: its model, the temp workdir, no Git repository needed.
+    pub fn thread_options(&self) -> ThreadOptions {
+        ThreadOptions::default()
+            .with_model(self.hermetic.model())
+            .with_working_directory(self.workdir.path())
+            .with_skip_git_repo_check(true)
+    }
+
+    pub fn path(&self, name: &str) -> std::path::PathBuf {
+        self.workdir.path().join(name)
+    }
+}
+
+pub fn hermetic_options(hermetic: &HermeticCodex) -> CodexOptions {
+    let mut options = CodexOptions::default();
+    for (key, value) in hermetic.env() {
+        options = options.with_env(key, value);
+    }
+    for (key, value) in hermetic.config_overrides() {
+        options
+            .config
+            .push(ConfigOverride::new(&key, ConfigValue::Literal(value)).expect("valid key"));
+    }
+    options
+}
+
+/// Whether a process with this pid still exists (a zombie counts: it was not reaped).
+pub fn process_exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// Pids of live processes whose process group is `pgid`.
+pub fn group_members(pgid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            // Fields after the parenthesised command name: state ppid pgrp …
+            let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+                return false;
+            };
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            fields.get(2).and_then(|p| p.parse::<u32>().ok()) == Some(pgid)
+        })
+        .collect()
+}
+
+/// Polls `condition` every 50 ms for at most `seconds`.
+pub async fn eventually(seconds: u64, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while tokio::time::Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    condition()
+}

@@ -1,0 +1,293 @@
+//! Fault injection with a fake codex: what a broken or hostile child process does to a turn.
+
+use crate::common::{eventually, process_exists};
+use codexkit::binary::{CodexBinary, DiscoveryOptions, DiscoverySource, discover};
+use codexkit::protocol::{ItemDetails, ThreadEvent};
+use codexkit::{Codex, CodexOptions, Error, SandboxMode, ThreadOptions};
+use codexkit_testkit::{FakeCodex, Invocation};
+use pretty_assertions::assert_eq;
+use std::time::Duration;
+use tempfile::TempDir;
+
+const STARTED: &str = r#"{"type":"thread.started","thread_id":"fake-thread-1"}"#;
+const TURN_STARTED: &str = r#"{"type":"turn.started"}"#;
+const MESSAGE: &str =
+    r#"{"type":"item.completed","item":{"id":"item_0","type":"agent_message","text":"ok"}}"#;
+const COMPLETED: &str = r#"{"type":"turn.completed","usage":{"input_tokens":1,"cached_input_tokens":0,"cache_write_input_tokens":0,"output_tokens":1,"reasoning_output_tokens":0}}"#;
+
+struct Fake {
+    dir: TempDir,
+    codex: Codex,
+}
+
+fn fake(script: FakeCodex) -> Fake {
+    fake_with(script, CodexOptions::default())
+}
+
+fn fake_with(script: FakeCodex, options: CodexOptions) -> Fake {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = script.write_to(dir.path()).expect("fake codex written");
+    let binary = discover(&DiscoveryOptions {
+        explicit_path: Some(path),
+        ..DiscoveryOptions::default()
+    })
+    .expect("explicit path is used");
+    Fake {
+        dir,
+        codex: Codex::with_binary(binary, options),
+    }
+}
+
+/// Collects a whole stream, with a deadline so a hang fails the test instead of stalling it.
+async fn collect(codex: &Codex) -> Vec<Result<ThreadEvent, Error>> {
+    let thread = codex.start_thread(ThreadOptions::default());
+    let mut stream = thread.run_streamed("prompt").await.expect("spawned");
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(event) = stream.next().await {
+            out.push(event);
+        }
+    })
+    .await
+    .expect("the stream ends within the deadline");
+    out
+}
+
+#[tokio::test]
+async fn a_missing_binary_is_a_typed_error_listing_the_places_tried() {
+    let empty = tempfile::tempdir().unwrap();
+    let error = discover(&DiscoveryOptions {
+        explicit_path: None,
+        env_path: Some(None),
+        cache_root: Some(empty.path().to_path_buf()),
+        search_path: Some(Some(empty.path().as_os_str().to_owned())),
+    })
+    .expect_err("nothing to find");
+    let Error::BinaryNotFound { attempts } = &error else {
+        panic!("expected BinaryNotFound, got {error:?}");
+    };
+    let sources: Vec<DiscoverySource> = attempts.iter().map(|a| a.source).collect();
+    assert_eq!(
+        sources,
+        [DiscoverySource::EnvVar, DiscoverySource::InstallCache, DiscoverySource::SystemPath]
+    );
+    let message = error.to_string();
+    assert!(message.contains("CODEXKIT_CODEX_PATH"), "{message}");
+    assert!(message.contains("codexkit install"), "{message}");
+
+    let missing = Codex::new(CodexOptions::default().with_codex_path("/no/such/codex"))
+        .expect_err("explicit missing path");
+    assert!(matches!(&missing, Error::BinaryNotFound { .. }), "{missing:?}");
+    assert!(missing.to_string().contains("/no/such/codex"), "{missing}");
+}
+
+#[tokio::test]
+async fn argv_stdin_and_environment_reach_codex_as_built() {
+    let record = tempfile::tempdir().unwrap();
+    let workdir = tempfile::tempdir().unwrap();
+    let f = fake_with(
+        FakeCodex::new()
+            .record_invocation(record.path())
+            .stdout_line(STARTED)
+            .stdout_line(COMPLETED),
+        CodexOptions::default()
+            .with_api_key("sk-fake-secret-123")
+            .with_env("EXTRA_VAR", "extra")
+            .with_env("RUST_BACKTRACE", "full"),
+    );
+    let thread = f.codex.start_thread(
+        ThreadOptions::default()
+            .with_sandbox(SandboxMode::ReadOnly)
+            .with_working_directory(workdir.path())
+            .with_skip_git_repo_check(true),
+    );
+    let prompt = "a prompt with 'quotes', $dollars and\nnewlines ".repeat(20_000);
+    thread.run(prompt.as_str()).await.expect("turn completes");
+
+    let seen = Invocation::read(record.path()).expect("invocation recorded");
+    let wd = workdir.path().to_string_lossy().into_owned();
+    assert_eq!(
+        seen.args,
+        ["exec", "--json", "--sandbox", "read-only", "--cd", &wd, "--skip-git-repo-check", "-"]
+    );
+    assert_eq!(String::from_utf8(seen.stdin).unwrap(), prompt, "prompt goes through stdin whole");
+    assert_eq!(seen.env_var("CODEX_API_KEY"), Some("sk-fake-secret-123"));
+    assert_eq!(seen.env_var("EXTRA_VAR"), Some("extra"));
+    // An explicit overlay wins over the default removal of backtrace switches.
+    assert_eq!(seen.env_var("RUST_BACKTRACE"), Some("full"));
+    assert!(seen.env_var("PATH").is_some(), "PATH is always passed on");
+    assert_eq!(std::fs::canonicalize(&seen.cwd).unwrap(), std::fs::canonicalize(workdir.path()).unwrap());
+
+    // The thread now resumes with the id codex reported.
+    assert_eq!(thread.id().unwrap().as_str(), "fake-thread-1");
+    drop(f.dir);
+}
+
+#[tokio::test]
+async fn exit_without_a_terminal_event_is_a_typed_error_with_code_and_stderr() {
+    let f = fake_with(
+        FakeCodex::new()
+            .stdout_line(STARTED)
+            .stderr_line("Error: something broke, key sk-fake-secret-123")
+            .exit(1),
+        CodexOptions::default().with_api_key("sk-fake-secret-123"),
+    );
+    let events = collect(&f.codex).await;
+    assert!(matches!(events[0], Ok(ThreadEvent::ThreadStarted(_))));
+    let last = events.last().unwrap();
+    let Err(Error::ProcessExited {
+        code,
+        stderr_tail,
+        ..
+    }) = last
+    else {
+        panic!("expected ProcessExited, got {events:?}");
+    };
+    assert_eq!(*code, Some(1));
+    assert!(stderr_tail.contains("something broke"), "{stderr_tail}");
+    assert!(!stderr_tail.contains("sk-fake-secret-123"), "secret leaked: {stderr_tail}");
+    let message = last.as_ref().unwrap_err().to_string();
+    assert!(message.contains("exit code 1"), "{message}");
+    assert!(!message.contains("sk-fake-secret-123"));
+}
+
+#[tokio::test]
+async fn a_non_json_line_is_a_warning_and_the_turn_goes_on() {
+    let f = fake(
+        FakeCodex::new()
+            .stdout_line(STARTED)
+            .stdout_line("this is not json")
+            .stdout_line("[1,2,3]")
+            .stdout_line(MESSAGE)
+            .stdout_line(COMPLETED),
+    );
+    let events: Vec<ThreadEvent> = collect(&f.codex).await.into_iter().map(|e| e.unwrap()).collect();
+    let kinds: Vec<&str> = events.iter().map(ThreadEvent::kind).collect();
+    assert_eq!(
+        kinds,
+        ["thread.started", "codexkit.warning", "codexkit.warning", "item.completed", "turn.completed"]
+    );
+    let ThreadEvent::Warning(warning) = &events[1] else { unreachable!() };
+    assert_eq!(warning.excerpt.as_deref(), Some("this is not json"));
+}
+
+#[tokio::test]
+async fn unknown_event_and_item_types_surface_as_unknown_and_the_stream_continues() {
+    let f = fake(
+        FakeCodex::new()
+            .stdout_line(STARTED)
+            .stdout_line(r#"{"type":"turn.pondering","depth":3}"#)
+            .stdout_line(r#"{"type":"item.completed","item":{"id":"item_7","type":"hologram","beam":"blue"}}"#)
+            .stdout_line(MESSAGE)
+            .stdout_line(COMPLETED),
+    );
+    let thread = f.codex.start_thread(ThreadOptions::default());
+    let result = thread.run("go").await.expect("turn completes");
+    let unknown_events: Vec<_> = result
+        .events
+        .iter()
+        .filter(|e| matches!(e, ThreadEvent::Unknown(_)))
+        .collect();
+    assert_eq!(unknown_events.len(), 1);
+    assert_eq!(unknown_events[0].kind(), "turn.pondering");
+    assert_eq!(result.items.len(), 2);
+    assert!(matches!(&result.items[0].details, ItemDetails::Unknown(raw) if raw["beam"] == "blue"));
+    assert_eq!(result.items[0].kind(), "hologram");
+    assert_eq!(result.final_response, "ok");
+}
+
+#[tokio::test]
+async fn a_hundred_megabytes_of_stderr_before_stdout_neither_deadlocks_nor_grows_memory() {
+    let f = fake(
+        FakeCodex::new()
+            .stderr_bytes(100 * 1024 * 1024)
+            .stdout_line(STARTED)
+            .stdout_line(MESSAGE)
+            .stdout_line(COMPLETED),
+    );
+    let thread = f.codex.start_thread(ThreadOptions::default());
+    let result = tokio::time::timeout(Duration::from_secs(120), thread.run("go"))
+        .await
+        .expect("no deadlock")
+        .expect("turn completes");
+    assert_eq!(result.final_response, "ok");
+
+    // The same flood followed by a failure: only a bounded tail is kept.
+    let f = fake(FakeCodex::new().stderr_bytes(100 * 1024 * 1024).exit(3));
+    let events = collect(&f.codex).await;
+    let Some(Err(Error::ProcessExited { code, stderr_tail, .. })) = events.last() else {
+        panic!("expected ProcessExited, got {events:?}");
+    };
+    assert_eq!(*code, Some(3));
+    assert!(!stderr_tail.is_empty());
+    assert!(stderr_tail.len() <= codexkit::options::DEFAULT_STDERR_TAIL_BYTES);
+}
+
+#[tokio::test]
+async fn a_line_over_the_limit_is_a_typed_error() {
+    let f = fake_with(
+        FakeCodex::new()
+            .stdout_line(STARTED)
+            .stdout_long_line(4 * 1024 * 1024)
+            .stdout_line(COMPLETED),
+        CodexOptions::default().with_max_line_bytes(64 * 1024),
+    );
+    let events = collect(&f.codex).await;
+    assert!(matches!(events[0], Ok(ThreadEvent::ThreadStarted(_))));
+    assert!(
+        matches!(events.last(), Some(Err(Error::LineTooLong { limit: 65536 }))),
+        "{events:?}"
+    );
+    assert_eq!(events.len(), 2, "nothing after the error");
+}
+
+#[tokio::test]
+async fn cancel_kills_the_whole_process_group_and_reaps_it() {
+    let pid_dir = tempfile::tempdir().unwrap();
+    let pid_file = pid_dir.path().join("grandchild.pid");
+    let f = fake(
+        FakeCodex::new()
+            .spawn_grandchild_sleep(120, &pid_file)
+            .stdout_line(STARTED)
+            .sleep_ms(120_000),
+    );
+    let thread = f.codex.start_thread(ThreadOptions::default());
+    let mut stream = thread.run_streamed("go").await.unwrap();
+    let pid = stream.process_id().unwrap();
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!(first.kind(), "thread.started");
+    assert!(eventually(10, || pid_file.exists()).await, "grandchild pid written");
+    let grandchild: u32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert!(process_exists(grandchild));
+
+    tokio::time::timeout(Duration::from_secs(10), stream.cancel())
+        .await
+        .expect("cancel returns promptly");
+    assert!(!process_exists(pid), "fake codex still there after cancel");
+    assert!(
+        eventually(10, || !process_exists(grandchild) || is_zombie(grandchild)).await,
+        "the command codex started survived cancel"
+    );
+}
+
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+        .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn a_binary_that_cannot_start_is_a_spawn_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_executable = dir.path().join("codex");
+    std::fs::write(&not_executable, "not a program").unwrap();
+    let binary = CodexBinary::new(not_executable.clone(), DiscoverySource::ExplicitPath);
+    let codex = Codex::with_binary(binary, CodexOptions::default());
+    let error = codex
+        .start_thread(ThreadOptions::default())
+        .run_streamed("x")
+        .await
+        .expect_err("cannot spawn");
+    assert!(matches!(error, Error::Spawn { .. }), "{error:?}");
+}
