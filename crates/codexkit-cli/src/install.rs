@@ -2,7 +2,7 @@
 
 use crate::exit;
 use clap::Args;
-use codexkit::binary::{self, DiscoveryOptions};
+use codexkit::binary;
 use codexkit::install::{InstallOptions, InstallProgress, install_pinned};
 use codexkit::{Codex, CodexOptions, Error};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -52,7 +52,7 @@ async fn run_install(mut options: InstallOptions) -> Result<PathBuf, Error> {
             shown.set_message(format!("fetching {spec} with npm"));
             shown.enable_steady_tick(std::time::Duration::from_millis(120));
         }
-        InstallProgress::Verifying => shown.set_message("verifying integrity"),
+        InstallProgress::Verifying { .. } => shown.set_message("verifying integrity"),
         InstallProgress::Extracting {
             done_bytes,
             total_bytes,
@@ -79,22 +79,24 @@ async fn run_install(mut options: InstallOptions) -> Result<PathBuf, Error> {
 
 /// A client for the codex that options and discovery find; installs the pinned one when none
 /// is found, unless `no_install`.
-pub async fn codex_client(options: CodexOptions, no_install: bool, quiet: bool) -> Result<Codex, Error> {
+pub async fn codex_client(
+    options: CodexOptions,
+    no_install: bool,
+    quiet: bool,
+) -> Result<Codex, Error> {
     match Codex::new(options.clone()) {
         Ok(codex) => Ok(codex),
         Err(Error::BinaryNotFound { attempts }) if !no_install && options.codex_path.is_none() => {
             if !quiet {
-                eprintln!("codex not found; installing the pinned codex {}…", binary::PINNED_VERSION);
+                eprintln!(
+                    "codex not found; installing the pinned codex {}…",
+                    binary::PINNED_VERSION
+                );
             }
             tracing::debug!(?attempts, "installing codex after discovery failed");
             let path = run_install(InstallOptions::default()).await?;
-            let found = binary::discover(&DiscoveryOptions {
-                explicit_path: Some(path),
-                ..DiscoveryOptions::default()
-            })?;
-            Ok(Codex::with_binary(found, options))
+            Codex::new(options.with_codex_path(path))
         }
         Err(error) => Err(error),
     }
 }
-

@@ -54,7 +54,8 @@ impl HumanRenderer {
             }
             ThreadEvent::ItemStarted(started) => {
                 if let ItemDetails::CommandExecution(cmd) = &started.item.details {
-                    self.spinner.set_message(format!("running {}", short(&cmd.command, 60)));
+                    self.spinner
+                        .set_message(format!("running {}", short(&cmd.command, 60)));
                 }
             }
             ThreadEvent::ItemCompleted(done) => self.item(&done.item),
@@ -91,7 +92,10 @@ impl HumanRenderer {
                 self.out(&text);
             }
             ItemDetails::McpToolCall(call) => {
-                self.out(&format!("tool {}.{} ({:?})\n", call.server, call.tool, call.status));
+                self.out(&format!(
+                    "tool {}.{} ({:?})\n",
+                    call.server, call.tool, call.status
+                ));
             }
             ItemDetails::WebSearch(search) => self.out(&format!("web search: {}\n", search.query)),
             ItemDetails::TodoList(todo) => {
@@ -147,7 +151,10 @@ fn command_block(cmd: &CommandExecutionItem) -> String {
         text.push('\n');
     }
     if lines.len() > OUTPUT_EXCERPT_LINES {
-        text.push_str(&format!("  … {} more lines\n", lines.len() - OUTPUT_EXCERPT_LINES));
+        text.push_str(&format!(
+            "  … {} more lines\n",
+            lines.len() - OUTPUT_EXCERPT_LINES
+        ));
     }
     text
 }

@@ -65,7 +65,7 @@ pub struct RunArgs {
 /// Keeps the mock model and its CODEX_HOME alive for the run.
 struct MockSetup {
     _mock: MockModel,
-    hermetic: HermeticCodex,
+    _hermetic: HermeticCodex,
 }
 
 pub async fn run(args: RunArgs) -> u8 {
@@ -82,11 +82,10 @@ async fn run_inner(args: RunArgs) -> Result<u8, Error> {
     let mock_scenario = if args.offline {
         Some(demo_scenario())
     } else if let Some(path) = &args.scenario {
-        let scenario = Scenario::from_file(path)
-            .map_err(|e| Error::InvalidOption {
-                option: "scenario".into(),
-                reason: e.to_string(),
-            })?;
+        let scenario = Scenario::from_file(path).map_err(|e| Error::InvalidOption {
+            option: "scenario".into(),
+            reason: e.to_string(),
+        })?;
         Some(scenario)
     } else {
         None
@@ -101,12 +100,14 @@ async fn run_inner(args: RunArgs) -> Result<u8, Error> {
         if scenario.retries.is_none() {
             scenario.retries = Some(0);
         }
-        let mock = MockModel::start(scenario).await.map_err(|e| Error::InvalidOption {
-            option: "scenario".into(),
-            reason: e.to_string(),
-        })?;
+        let mock = MockModel::start(scenario)
+            .await
+            .map_err(|e| Error::InvalidOption {
+                option: "scenario".into(),
+                reason: e.to_string(),
+            })?;
         let hermetic = match &args.codex_home {
-            Some(home) => HermeticCodex::new(&mock).map(|h| h.codex_home_at(home.clone())),
+            Some(home) => HermeticCodex::with_codex_home(&mock, home),
             None => HermeticCodex::new(&mock),
         }
         .map_err(|e| Error::Io {
@@ -128,7 +129,7 @@ async fn run_inner(args: RunArgs) -> Result<u8, Error> {
             .with_skip_git_repo_check(true);
         setup = Some(MockSetup {
             _mock: mock,
-            hermetic,
+            _hermetic: hermetic,
         });
     }
     if let Some(path) = &args.codex_path {
@@ -148,7 +149,11 @@ async fn run_inner(args: RunArgs) -> Result<u8, Error> {
     }
     let working_dir = match &args.cd {
         Some(dir) => dir.clone(),
-        None => std::env::current_dir().map_err(|e| Error::io("reading", ".", e))?,
+        None => std::env::current_dir().map_err(|source| Error::Io {
+            action: "reading the current directory",
+            path: PathBuf::from("."),
+            source,
+        })?,
     };
     let working_dir = std::fs::canonicalize(&working_dir).map_err(|e| Error::InvalidOption {
         option: "--cd".into(),
@@ -212,7 +217,9 @@ async fn drive_turn(
         };
         match &event {
             ThreadEvent::TurnCompleted(done) => usage = Some(done.usage.clone()),
-            ThreadEvent::TurnFailed(turn_failed) => failed = Some(turn_failed.error.message.clone()),
+            ThreadEvent::TurnFailed(turn_failed) => {
+                failed = Some(turn_failed.error.message.clone())
+            }
             _ => {}
         }
         if let Some(renderer) = renderer.as_mut() {
@@ -221,7 +228,10 @@ async fn drive_turn(
             let line = serde_json::to_string(&event).unwrap_or_else(|e| {
                 format!(r#"{{"type":"codexkit.warning","message":"unserializable event: {e}"}}"#)
             });
-            if writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_err() {
+            if writeln!(stdout, "{line}")
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
                 // stdout closed (e.g. piped into `head`): stop the turn quietly.
                 stream.cancel().await;
                 return Ok(exit::CANCELLED);
@@ -247,7 +257,9 @@ fn demo_scenario() -> Scenario {
         .name("offline demo")
         .response(
             MockResponse::output([
-                OutputItem::reasoning("The user wants a listing; `ls -la` shows it without changing anything."),
+                OutputItem::reasoning(
+                    "The user wants a listing; `ls -la` shows it without changing anything.",
+                ),
                 OutputItem::exec_command("ls -la"),
             ])
             .with_usage(codexkit_testkit::usage(1200, 0, 40, 16)),

@@ -18,15 +18,26 @@ fn every_exec_transcript_decodes_without_unknown_and_round_trips() {
         .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
         .collect();
     files.sort();
-    assert!(files.len() >= 50, "expected the full transcript set, found {}", files.len());
+    assert!(
+        files.len() >= 50,
+        "expected the full transcript set, found {}",
+        files.len()
+    );
 
     let mut events_seen = 0usize;
     for file in &files {
         let text = std::fs::read_to_string(file).expect("read transcript");
-        for (index, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (index, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let place = format!("{}:{}", file.display(), index + 1);
             let event = decode_event(line).unwrap_or_else(|e| panic!("{place}: {e}"));
-            assert!(!matches!(event, ThreadEvent::Unknown(_)), "{place}: unknown event {line}");
+            assert!(
+                !matches!(event, ThreadEvent::Unknown(_)),
+                "{place}: unknown event {line}"
+            );
             if let Some(item) = event.item() {
                 assert!(
                     !matches!(item.details, ItemDetails::Unknown(_)),
@@ -95,6 +106,9 @@ fn unknown_fields_and_statuses_survive() {
 fn usage_since_gives_the_per_turn_part() {
     let first = codexkit_protocol::Usage::new(100, 10, 20, 5);
     let second = codexkit_protocol::Usage::new(300, 30, 60, 15);
-    assert_eq!(second.since(&first), codexkit_protocol::Usage::new(200, 20, 40, 10));
+    assert_eq!(
+        second.since(&first),
+        codexkit_protocol::Usage::new(200, 20, 40, 10)
+    );
     assert_eq!(first.since(&second), codexkit_protocol::Usage::default());
 }

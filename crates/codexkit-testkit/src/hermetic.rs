@@ -1,6 +1,6 @@
 //! A hermetic codex configuration: a fresh `CODEX_HOME` and a provider pointing at the mock.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use tempfile::TempDir;
 
@@ -18,6 +18,22 @@ pub const MOCK_API_KEY: &str = "sk-codexkit-mock";
 /// The model slug to pass with `-m`: in codex 0.171's catalog, so codex prints no
 /// fallback-metadata warning and advertises `apply_patch`.
 pub const MOCK_MODEL: &str = "gpt-5.5";
+
+/// Where `CODEX_HOME` lives: a temp dir removed on drop, or a directory the caller keeps.
+#[derive(Debug)]
+enum CodexHome {
+    Temporary(TempDir),
+    Kept(PathBuf),
+}
+
+impl CodexHome {
+    fn path(&self) -> &Path {
+        match self {
+            Self::Temporary(dir) => dir.path(),
+            Self::Kept(path) => path,
+        }
+    }
+}
 
 /// Everything needed to run the real codex binary against a mock, with no user state.
 ///
@@ -38,7 +54,7 @@ pub const MOCK_MODEL: &str = "gpt-5.5";
 /// compares error messages (codex appends backtraces to some of them when it is set).
 #[derive(Debug)]
 pub struct HermeticCodex {
-    home: TempDir,
+    home: CodexHome,
     base_url: String,
     retries: Option<u32>,
 }
@@ -53,11 +69,25 @@ impl HermeticCodex {
 
     /// A fresh `CODEX_HOME` and a provider for any Responses API base URL (ending in `/v1`).
     pub fn with_base_url(base_url: impl Into<String>) -> std::io::Result<Self> {
-        let home = tempfile::Builder::new().prefix("codexkit-home-").tempdir()?;
+        let home = tempfile::Builder::new()
+            .prefix("codexkit-home-")
+            .tempdir()?;
         Ok(Self {
-            home,
+            home: CodexHome::Temporary(home),
             base_url: base_url.into(),
             retries: None,
+        })
+    }
+
+    /// Like [`HermeticCodex::new`], with `CODEX_HOME` in `dir` (created if missing, kept on
+    /// drop), so that a later run can resume a thread recorded there.
+    pub fn with_codex_home(mock: &MockModel, dir: impl Into<PathBuf>) -> std::io::Result<Self> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir)?;
+        Ok(Self {
+            home: CodexHome::Kept(std::path::absolute(&dir)?),
+            base_url: mock.base_url(),
+            retries: mock.scenario().retries,
         })
     }
 
@@ -117,7 +147,7 @@ impl HermeticCodex {
         MOCK_MODEL
     }
 
-    /// The temporary `CODEX_HOME`.
+    /// The `CODEX_HOME` directory.
     pub fn codex_home(&self) -> &Path {
         self.home.path()
     }

@@ -298,10 +298,7 @@ impl Scenario {
                 }
                 for (name, value) in headers {
                     if axum::http::HeaderName::from_bytes(name.as_bytes()).is_err() {
-                        return Err(invalid(
-                            ".headers",
-                            format!("invalid header name {name:?}"),
-                        ));
+                        return Err(invalid(".headers", format!("invalid header name {name:?}")));
                     }
                     if axum::http::HeaderValue::from_str(value).is_err() {
                         return Err(invalid(

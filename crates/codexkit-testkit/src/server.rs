@@ -189,7 +189,9 @@ struct Shared {
 
 impl Shared {
     fn log(&self) -> MutexGuard<'_, Log> {
-        self.log.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.log
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -388,10 +390,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         })
         .collect();
     let is_model = parts.method == axum::http::Method::POST && path == RESPONSES_PATH;
-    let last_output = json
-        .as_ref()
-        .and_then(last_tool_output)
-        .unwrap_or_default();
+    let last_output = json.as_ref().and_then(last_tool_output).unwrap_or_default();
     let json_missing = json.is_none();
 
     let (seq, model_number) = {

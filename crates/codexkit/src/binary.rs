@@ -97,6 +97,32 @@ pub struct DiscoveryOptions {
     pub search_path: Option<Option<OsString>>,
 }
 
+impl DiscoveryOptions {
+    /// Sets [`DiscoveryOptions::explicit_path`].
+    pub fn with_explicit_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.explicit_path = Some(path.into());
+        self
+    }
+
+    /// Sets [`DiscoveryOptions::env_path`]: `None` behaves as if `CODEXKIT_CODEX_PATH` is unset.
+    pub fn with_env_path(mut self, value: Option<OsString>) -> Self {
+        self.env_path = Some(value);
+        self
+    }
+
+    /// Sets [`DiscoveryOptions::cache_root`].
+    pub fn with_cache_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.cache_root = Some(root.into());
+        self
+    }
+
+    /// Sets [`DiscoveryOptions::search_path`]: `None` behaves as if `PATH` is unset.
+    pub fn with_search_path(mut self, value: Option<OsString>) -> Self {
+        self.search_path = Some(value);
+        self
+    }
+}
+
 /// A codex binary ready to run.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +137,15 @@ pub struct CodexBinary {
 }
 
 impl CodexBinary {
+    /// A binary at a known path, found by `source`.
+    pub fn new(path: impl Into<PathBuf>, source: DiscoverySource) -> Self {
+        Self {
+            path: path.into(),
+            source,
+            launcher: None,
+        }
+    }
+
     /// Runs `<path> --version` and returns the version it reports; see [`probe_version`].
     pub fn version(&self) -> Result<String> {
         probe_version(&self.path)

@@ -98,7 +98,11 @@ fn toml_key(key: &str) -> String {
         && key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare { key.to_owned() } else { json_quote(key) }
+    if bare {
+        key.to_owned()
+    } else {
+        json_quote(key)
+    }
 }
 
 impl From<&str> for ConfigValue {

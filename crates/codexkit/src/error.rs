@@ -75,7 +75,9 @@ pub enum Error {
         excerpt: String,
     },
     /// codex printed a line longer than the configured limit.
-    #[error("codex printed a line longer than {limit} bytes; raise the limit with `max_line_bytes` if this output is expected")]
+    #[error(
+        "codex printed a line longer than {limit} bytes; raise the limit with `max_line_bytes` if this output is expected"
+    )]
     LineTooLong {
         /// The limit in bytes.
         limit: usize,
@@ -115,10 +117,17 @@ pub enum Error {
 impl Error {
     /// Whether running the same turn again may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::DeadlineExceeded { .. } | Self::ProcessExited { .. })
+        matches!(
+            self,
+            Self::DeadlineExceeded { .. } | Self::ProcessExited { .. }
+        )
     }
 
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         Self::Io {
             action,
             path: path.into(),

@@ -251,6 +251,53 @@ pub struct InstallOptions {
     pub progress: Option<ProgressCallback>,
 }
 
+impl InstallOptions {
+    /// Sets [`InstallOptions::cache_root`].
+    pub fn with_cache_root(mut self, root: impl Into<PathBuf>) -> Self {
+        self.cache_root = Some(root.into());
+        self
+    }
+
+    /// Sets [`InstallOptions::npm`].
+    pub fn with_npm(mut self, npm: impl Into<PathBuf>) -> Self {
+        self.npm = Some(npm.into());
+        self
+    }
+
+    /// Sets [`InstallOptions::tarball`].
+    pub fn with_tarball(mut self, tarball: impl Into<PathBuf>) -> Self {
+        self.tarball = Some(tarball.into());
+        self
+    }
+
+    /// Sets [`InstallOptions::platform`].
+    pub fn with_platform(mut self, platform_key: impl Into<String>) -> Self {
+        self.platform = Some(platform_key.into());
+        self
+    }
+
+    /// Sets [`InstallOptions::expected_integrity`].
+    pub fn with_expected_integrity(mut self, integrity: impl Into<String>) -> Self {
+        self.expected_integrity = Some(integrity.into());
+        self
+    }
+
+    /// Sets [`InstallOptions::force`].
+    pub fn with_force(mut self, force: bool) -> Self {
+        self.force = force;
+        self
+    }
+
+    /// Sets [`InstallOptions::progress`].
+    pub fn with_progress(
+        mut self,
+        progress: impl Fn(InstallProgress) + Send + Sync + 'static,
+    ) -> Self {
+        self.progress = Some(Arc::new(progress));
+        self
+    }
+}
+
 impl fmt::Debug for InstallOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("InstallOptions")
@@ -797,6 +844,9 @@ fn extract_vendor_tree(
             ));
         }
     }
+    // Reading to the end checks the gzip trailer (CRC and length) and completes the progress.
+    io::copy(&mut archive.into_inner(), &mut io::sink())
+        .map_err(|error| format!("reading the end of the archive: {error}"))?;
     if extracted_files == 0 {
         return Err(format!("it has no files under {}/", prefix.display()));
     }

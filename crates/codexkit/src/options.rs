@@ -179,9 +179,7 @@ impl std::str::FromStr for SandboxMode {
             "danger-full-access" => Ok(Self::DangerFullAccess),
             other => Err(Error::invalid(
                 "sandbox mode",
-                format!(
-                    "{other:?}; expected read-only, workspace-write or danger-full-access"
-                ),
+                format!("{other:?}; expected read-only, workspace-write or danger-full-access"),
             )),
         }
     }

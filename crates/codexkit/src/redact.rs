@@ -8,12 +8,26 @@ const MIN_SECRET_LEN: usize = 6;
 /// Whether an environment variable's name says it holds a secret.
 pub fn is_secret_name(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    ["_KEY", "_TOKEN", "_SECRET", "_PASSWORD", "_PASS", "_CREDENTIALS"]
+    [
+        "_KEY",
+        "_TOKEN",
+        "_SECRET",
+        "_PASSWORD",
+        "_PASS",
+        "_CREDENTIALS",
+    ]
+    .iter()
+    .any(|suffix| upper.ends_with(suffix))
+        || [
+            "AUTHORIZATION",
+            "PASSWORD",
+            "SECRET",
+            "API_KEY",
+            "APIKEY",
+            "TOKEN",
+        ]
         .iter()
-        .any(|suffix| upper.ends_with(suffix))
-        || ["AUTHORIZATION", "PASSWORD", "SECRET", "API_KEY", "APIKEY", "TOKEN"]
-            .iter()
-            .any(|word| upper.contains(word))
+        .any(|word| upper.contains(word))
 }
 
 /// Replaces known secret values with `[redacted]`.
@@ -68,7 +82,14 @@ mod tests {
 
     #[test]
     fn secret_names_are_recognised() {
-        for name in ["OPENAI_API_KEY", "CODEX_API_KEY", "GH_TOKEN", "AUTHORIZATION", "db_password", "MY_SECRET"] {
+        for name in [
+            "OPENAI_API_KEY",
+            "CODEX_API_KEY",
+            "GH_TOKEN",
+            "AUTHORIZATION",
+            "db_password",
+            "MY_SECRET",
+        ] {
             assert!(is_secret_name(name), "{name}");
         }
         for name in ["PATH", "HOME", "CODEX_HOME", "KEYBOARD"] {
@@ -79,7 +100,10 @@ mod tests {
     #[test]
     fn values_are_replaced_and_short_ones_ignored() {
         let env = [
-            (OsString::from("OPENAI_API_KEY"), OsString::from("sk-live-123456")),
+            (
+                OsString::from("OPENAI_API_KEY"),
+                OsString::from("sk-live-123456"),
+            ),
             (OsString::from("SHORT_TOKEN"), OsString::from("abc")),
             (OsString::from("HOME"), OsString::from("/home/someone")),
         ];

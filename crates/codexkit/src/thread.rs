@@ -101,7 +101,11 @@ impl Thread {
     }
 
     /// [`Thread::run`] with per-turn options.
-    pub async fn run_with(&self, input: impl Into<Input>, options: TurnOptions) -> Result<TurnResult> {
+    pub async fn run_with(
+        &self,
+        input: impl Into<Input>,
+        options: TurnOptions,
+    ) -> Result<TurnResult> {
         let previous_usage = self.lock().last_usage.clone();
         let mut stream = self.run_streamed_with(input, options).await?;
         let mut collector = TurnCollector::default();
@@ -168,6 +172,7 @@ impl Thread {
             keep_alive: schema_file.into_iter().collect(),
             observer: Some(observer),
         })
+        .await
     }
 }
 
@@ -180,8 +185,8 @@ fn write_schema_file(schema: &serde_json::Value) -> Result<tempfile::TempPath> {
         .suffix(".json")
         .tempfile()
         .map_err(|e| Error::io("creating", std::env::temp_dir(), e))?;
-    let text = serde_json::to_vec(schema)
-        .map_err(|e| Error::invalid("output schema", e.to_string()))?;
+    let text =
+        serde_json::to_vec(schema).map_err(|e| Error::invalid("output schema", e.to_string()))?;
     file.write_all(&text)
         .map_err(|e| Error::io("writing", file.path().to_path_buf(), e))?;
     Ok(file.into_temp_path())

@@ -92,7 +92,10 @@ pub(crate) fn exec_args(
 fn derived_config(thread: &ThreadOptions) -> Result<Vec<ConfigOverride>> {
     let mut out = Vec::new();
     if let Some(effort) = thread.reasoning_effort {
-        out.push(ConfigOverride::new("model_reasoning_effort", effort.as_str())?);
+        out.push(ConfigOverride::new(
+            "model_reasoning_effort",
+            effort.as_str(),
+        )?);
     }
     if let Some(allowed) = thread.network_access {
         out.push(ConfigOverride::new(
@@ -200,7 +203,11 @@ mod tests {
 
     #[test]
     fn minimal_invocation_reads_the_prompt_from_stdin() {
-        let args = exec_args(&CodexOptions::default(), &ThreadOptions::default(), &TurnArgs::default());
+        let args = exec_args(
+            &CodexOptions::default(),
+            &ThreadOptions::default(),
+            &TurnArgs::default(),
+        );
         assert_eq!(strings(args.unwrap()), ["exec", "--json", "-"]);
     }
 
@@ -306,7 +313,8 @@ mod tests {
             resume: Some(&id),
             ..TurnArgs::default()
         };
-        let err = exec_args(&CodexOptions::default(), &ThreadOptions::default(), &turn).unwrap_err();
+        let err =
+            exec_args(&CodexOptions::default(), &ThreadOptions::default(), &turn).unwrap_err();
         assert!(matches!(err, Error::InvalidOption { .. }));
     }
 
@@ -324,13 +332,19 @@ mod tests {
             .without_env("PATH")
             .with_api_key("sk-secret");
         let env = child_env(&codex, inherited.clone());
-        let keys: Vec<_> = env.keys().map(|k| k.to_string_lossy().into_owned()).collect();
+        let keys: Vec<_> = env
+            .keys()
+            .map(|k| k.to_string_lossy().into_owned())
+            .collect();
         assert_eq!(keys, ["CODEX_API_KEY", "EXTRA", "HOME", "PATH"]);
         assert_eq!(env[OsStr::new("CODEX_API_KEY")], "sk-secret");
 
         let isolated = CodexOptions::default().with_inherit_env(false);
         let env = child_env(&isolated, inherited);
-        let keys: Vec<_> = env.keys().map(|k| k.to_string_lossy().into_owned()).collect();
+        let keys: Vec<_> = env
+            .keys()
+            .map(|k| k.to_string_lossy().into_owned())
+            .collect();
         assert_eq!(keys, ["PATH"]);
     }
 

@@ -87,7 +87,9 @@ mod tests {
             _cx: &mut Context<'_>,
             buf: &mut ReadBuf<'_>,
         ) -> Poll<std::io::Result<()>> {
-            let end = (self.at + self.step).min(self.data.len()).min(self.at + buf.remaining());
+            let end = (self.at + self.step)
+                .min(self.data.len())
+                .min(self.at + buf.remaining());
             let chunk = self.data[self.at..end].to_vec();
             buf.put_slice(&chunk);
             self.at = end;
@@ -114,7 +116,11 @@ mod tests {
         let text = "{\"text\":\"héllo wörld ✓\"}\r\n{\"b\":2}\nlast";
         for step in [1, 2, 3, 7] {
             let lines = collect(text.as_bytes(), step, 1024).await.unwrap();
-            assert_eq!(lines, ["{\"text\":\"héllo wörld ✓\"}", "{\"b\":2}", "last"], "step {step}");
+            assert_eq!(
+                lines,
+                ["{\"text\":\"héllo wörld ✓\"}", "{\"b\":2}", "last"],
+                "step {step}"
+            );
         }
     }
 
@@ -129,7 +135,10 @@ mod tests {
         let err = collect(b"short\n0123456789ABC\n", 4, 10).await.unwrap_err();
         assert!(matches!(err, LineError::TooLong { limit: 10 }));
         // Exactly at the limit is fine.
-        assert_eq!(collect(b"0123456789\n", 4, 10).await.unwrap(), ["0123456789"]);
+        assert_eq!(
+            collect(b"0123456789\n", 4, 10).await.unwrap(),
+            ["0123456789"]
+        );
     }
 
     #[tokio::test]

@@ -49,7 +49,7 @@ pub(crate) struct ExecRun {
 }
 
 /// Starts codex and returns the stream of its events.
-pub(crate) fn start(run: ExecRun) -> Result<EventStream> {
+pub(crate) async fn start(run: ExecRun) -> Result<EventStream> {
     let launch = Launch {
         program: &run.program,
         args: &run.args,
@@ -57,7 +57,7 @@ pub(crate) fn start(run: ExecRun) -> Result<EventStream> {
         current_dir: run.current_dir.as_deref(),
         stdin: true,
     };
-    let (child, guard) = process::spawn(&launch)?;
+    let (child, guard) = process::spawn(&launch).await?;
     let pid = guard.pid();
     let (tx, rx) = mpsc::channel(EVENT_BUFFER);
     let driver = tokio::spawn(drive(run, child, guard, tx));
@@ -207,7 +207,10 @@ async fn drive(
             None
         }
         Err(_) => {
-            tracing::warn!(?exit_grace, "codex closed its output but did not exit; killing it");
+            tracing::warn!(
+                ?exit_grace,
+                "codex closed its output but did not exit; killing it"
+            );
             guard.kill();
             let _ = child.wait().await;
             None
@@ -220,7 +223,10 @@ async fn drive(
     let signal = status.and_then(exit_signal);
     if terminal_seen {
         if code.is_some_and(|c| c != 0) {
-            tracing::debug!(?code, "codex exited non-zero after reporting the end of the turn");
+            tracing::debug!(
+                ?code,
+                "codex exited non-zero after reporting the end of the turn"
+            );
         }
         return;
     }
@@ -246,7 +252,10 @@ fn line_to_event(bytes: &[u8]) -> Option<ThreadEvent> {
     }
     match decode_event(text) {
         Ok(ThreadEvent::Unknown(raw)) => {
-            tracing::debug!(kind = raw.get("type").and_then(|t| t.as_str()), "unknown codex event");
+            tracing::debug!(
+                kind = raw.get("type").and_then(|t| t.as_str()),
+                "unknown codex event"
+            );
             Some(ThreadEvent::Unknown(raw))
         }
         Ok(event) => Some(event),

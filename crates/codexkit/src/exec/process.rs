@@ -19,7 +19,7 @@ pub(crate) struct Launch<'a> {
 
 /// Starts the child with piped stdout/stderr, in a new process group on Unix so that cancelling
 /// reaches the commands codex runs too.
-pub(crate) fn spawn(launch: &Launch<'_>) -> Result<(Child, GroupGuard)> {
+pub(crate) async fn spawn(launch: &Launch<'_>) -> Result<(Child, GroupGuard)> {
     let mut command = Command::new(launch.program);
     command
         .args(launch.args)
@@ -38,16 +38,45 @@ pub(crate) fn spawn(launch: &Launch<'_>) -> Result<(Child, GroupGuard)> {
     }
     #[cfg(unix)]
     command.process_group(0);
-    let child = command.spawn().map_err(|source| Error::Spawn {
-        program: PathBuf::from(launch.program),
-        source,
-    })?;
+    let mut attempt = 1;
+    let child = loop {
+        match command.spawn() {
+            Ok(child) => break child,
+            // "Text file busy": the binary was just written and another thread's fork still
+            // holds it open for writing (an install or a test writing a script). It clears
+            // as soon as that child execs, so a short wait is enough.
+            Err(error) if is_text_file_busy(&error) && attempt < SPAWN_ATTEMPTS => {
+                tracing::debug!(attempt, "codex binary busy; retrying the spawn");
+                tokio::time::sleep(std::time::Duration::from_millis(25 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            Err(source) => {
+                return Err(Error::Spawn {
+                    program: PathBuf::from(launch.program),
+                    source,
+                });
+            }
+        }
+    };
     let guard = GroupGuard {
         pid: child.id(),
         armed: true,
     };
     tracing::debug!(pid = ?guard.pid, program = %launch.program.display(), "codex spawned");
     Ok((child, guard))
+}
+
+/// How often a spawn that fails with "text file busy" is tried.
+const SPAWN_ATTEMPTS: u32 = 5;
+
+#[cfg(unix)]
+fn is_text_file_busy(error: &std::io::Error) -> bool {
+    error.raw_os_error() == Some(nix::errno::Errno::ETXTBSY as i32)
+}
+
+#[cfg(not(unix))]
+fn is_text_file_busy(_error: &std::io::Error) -> bool {
+    false
 }
 
 /// Kills the child's whole process group when dropped, unless disarmed after a clean exit.

@@ -93,7 +93,9 @@ mod tests {
     async fn strips_colour_codes() {
         let tail = StderrTail::new(100);
         tail.clone()
-            .drain(std::io::Cursor::new(b"\x1b[31mERROR\x1b[0m boom\n".to_vec()))
+            .drain(std::io::Cursor::new(
+                b"\x1b[31mERROR\x1b[0m boom\n".to_vec(),
+            ))
             .await;
         assert_eq!(tail.text(), "ERROR boom");
     }

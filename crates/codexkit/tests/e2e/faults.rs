@@ -69,7 +69,11 @@ async fn a_missing_binary_is_a_typed_error_listing_the_places_tried() {
     let sources: Vec<DiscoverySource> = attempts.iter().map(|a| a.source).collect();
     assert_eq!(
         sources,
-        [DiscoverySource::EnvVar, DiscoverySource::InstallCache, DiscoverySource::SystemPath]
+        [
+            DiscoverySource::EnvVar,
+            DiscoverySource::InstallCache,
+            DiscoverySource::SystemPath
+        ]
     );
     let message = error.to_string();
     assert!(message.contains("CODEXKIT_CODEX_PATH"), "{message}");
@@ -77,7 +81,10 @@ async fn a_missing_binary_is_a_typed_error_listing_the_places_tried() {
 
     let missing = Codex::new(CodexOptions::default().with_codex_path("/no/such/codex"))
         .expect_err("explicit missing path");
-    assert!(matches!(&missing, Error::BinaryNotFound { .. }), "{missing:?}");
+    assert!(
+        matches!(&missing, Error::BinaryNotFound { .. }),
+        "{missing:?}"
+    );
     assert!(missing.to_string().contains("/no/such/codex"), "{missing}");
 }
 
@@ -108,15 +115,31 @@ async fn argv_stdin_and_environment_reach_codex_as_built() {
     let wd = workdir.path().to_string_lossy().into_owned();
     assert_eq!(
         seen.args,
-        ["exec", "--json", "--sandbox", "read-only", "--cd", &wd, "--skip-git-repo-check", "-"]
+        [
+            "exec",
+            "--json",
+            "--sandbox",
+            "read-only",
+            "--cd",
+            &wd,
+            "--skip-git-repo-check",
+            "-"
+        ]
     );
-    assert_eq!(String::from_utf8(seen.stdin).unwrap(), prompt, "prompt goes through stdin whole");
+    assert_eq!(
+        String::from_utf8(seen.stdin.clone()).unwrap(),
+        prompt,
+        "prompt goes through stdin whole"
+    );
     assert_eq!(seen.env_var("CODEX_API_KEY"), Some("sk-fake-secret-123"));
     assert_eq!(seen.env_var("EXTRA_VAR"), Some("extra"));
     // An explicit overlay wins over the default removal of backtrace switches.
     assert_eq!(seen.env_var("RUST_BACKTRACE"), Some("full"));
     assert!(seen.env_var("PATH").is_some(), "PATH is always passed on");
-    assert_eq!(std::fs::canonicalize(&seen.cwd).unwrap(), std::fs::canonicalize(workdir.path()).unwrap());
+    assert_eq!(
+        std::fs::canonicalize(&seen.cwd).unwrap(),
+        std::fs::canonicalize(workdir.path()).unwrap()
+    );
 
     // The thread now resumes with the id codex reported.
     assert_eq!(thread.id().unwrap().as_str(), "fake-thread-1");
@@ -136,16 +159,17 @@ async fn exit_without_a_terminal_event_is_a_typed_error_with_code_and_stderr() {
     assert!(matches!(events[0], Ok(ThreadEvent::ThreadStarted(_))));
     let last = events.last().unwrap();
     let Err(Error::ProcessExited {
-        code,
-        stderr_tail,
-        ..
+        code, stderr_tail, ..
     }) = last
     else {
         panic!("expected ProcessExited, got {events:?}");
     };
     assert_eq!(*code, Some(1));
     assert!(stderr_tail.contains("something broke"), "{stderr_tail}");
-    assert!(!stderr_tail.contains("sk-fake-secret-123"), "secret leaked: {stderr_tail}");
+    assert!(
+        !stderr_tail.contains("sk-fake-secret-123"),
+        "secret leaked: {stderr_tail}"
+    );
     let message = last.as_ref().unwrap_err().to_string();
     assert!(message.contains("exit code 1"), "{message}");
     assert!(!message.contains("sk-fake-secret-123"));
@@ -161,13 +185,25 @@ async fn a_non_json_line_is_a_warning_and_the_turn_goes_on() {
             .stdout_line(MESSAGE)
             .stdout_line(COMPLETED),
     );
-    let events: Vec<ThreadEvent> = collect(&f.codex).await.into_iter().map(|e| e.unwrap()).collect();
+    let events: Vec<ThreadEvent> = collect(&f.codex)
+        .await
+        .into_iter()
+        .map(|e| e.unwrap())
+        .collect();
     let kinds: Vec<&str> = events.iter().map(ThreadEvent::kind).collect();
     assert_eq!(
         kinds,
-        ["thread.started", "codexkit.warning", "codexkit.warning", "item.completed", "turn.completed"]
+        [
+            "thread.started",
+            "codexkit.warning",
+            "codexkit.warning",
+            "item.completed",
+            "turn.completed"
+        ]
     );
-    let ThreadEvent::Warning(warning) = &events[1] else { unreachable!() };
+    let ThreadEvent::Warning(warning) = &events[1] else {
+        unreachable!()
+    };
     assert_eq!(warning.excerpt.as_deref(), Some("this is not json"));
 }
 
@@ -215,7 +251,10 @@ async fn a_hundred_megabytes_of_stderr_before_stdout_neither_deadlocks_nor_grows
     // The same flood followed by a failure: only a bounded tail is kept.
     let f = fake(FakeCodex::new().stderr_bytes(100 * 1024 * 1024).exit(3));
     let events = collect(&f.codex).await;
-    let Some(Err(Error::ProcessExited { code, stderr_tail, .. })) = events.last() else {
+    let Some(Err(Error::ProcessExited {
+        code, stderr_tail, ..
+    })) = events.last()
+    else {
         panic!("expected ProcessExited, got {events:?}");
     };
     assert_eq!(*code, Some(3));
@@ -235,7 +274,10 @@ async fn a_line_over_the_limit_is_a_typed_error() {
     let events = collect(&f.codex).await;
     assert!(matches!(events[0], Ok(ThreadEvent::ThreadStarted(_))));
     assert!(
-        matches!(events.last(), Some(Err(Error::LineTooLong { limit: 65536 }))),
+        matches!(
+            events.last(),
+            Some(Err(Error::LineTooLong { limit: 65536 }))
+        ),
         "{events:?}"
     );
     assert_eq!(events.len(), 2, "nothing after the error");
@@ -256,8 +298,15 @@ async fn cancel_kills_the_whole_process_group_and_reaps_it() {
     let pid = stream.process_id().unwrap();
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(first.kind(), "thread.started");
-    assert!(eventually(10, || pid_file.exists()).await, "grandchild pid written");
-    let grandchild: u32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    assert!(
+        eventually(10, || pid_file.exists()).await,
+        "grandchild pid written"
+    );
+    let grandchild: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(process_exists(grandchild));
 
     tokio::time::timeout(Duration::from_secs(10), stream.cancel())
@@ -273,7 +322,10 @@ async fn cancel_kills_the_whole_process_group_and_reaps_it() {
 fn is_zombie(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
-        .and_then(|stat| stat.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('Z')))
+        .and_then(|stat| {
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
         .unwrap_or(false)
 }
 

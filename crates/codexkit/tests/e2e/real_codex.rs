@@ -21,9 +21,10 @@ fn commands(items: &[ThreadItem]) -> Vec<&codexkit::protocol::CommandExecutionIt
 
 #[tokio::test]
 async fn plain_message_completes_with_usage() {
-    let harness = Harness::start(Scenario::new().response(
-        MockResponse::message("hi there").with_usage(usage(100, 10, 20, 5)),
-    ))
+    let harness = Harness::start(
+        Scenario::new()
+            .response(MockResponse::message("hi there").with_usage(usage(100, 10, 20, 5))),
+    )
     .await;
     let thread = harness.codex.start_thread(harness.thread_options());
     let result = thread.run("say hi").await.expect("turn completes");
@@ -44,7 +45,10 @@ async fn plain_message_completes_with_usage() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].last_user_text().as_deref(), Some("say hi"));
     assert_eq!(requests[0].model(), Some("gpt-5.5"));
-    harness.mock.ensure_no_failures().expect("no unexpected requests");
+    harness
+        .mock
+        .ensure_no_failures()
+        .expect("no unexpected requests");
 }
 
 #[tokio::test]
@@ -57,9 +61,11 @@ async fn shell_command_in_workspace_write_creates_the_file() {
             .response(MockResponse::message("done: {{last_output}}")),
     )
     .await;
-    let thread = harness
-        .codex
-        .start_thread(harness.thread_options().with_sandbox(SandboxMode::WorkspaceWrite));
+    let thread = harness.codex.start_thread(
+        harness
+            .thread_options()
+            .with_sandbox(SandboxMode::WorkspaceWrite),
+    );
     let result = thread.run("write a file").await.expect("turn completes");
 
     let cmds = commands(&result.items);
@@ -70,8 +76,16 @@ async fn shell_command_in_workspace_write_creates_the_file() {
         std::fs::read_to_string(harness.path("created.txt")).expect("file was created"),
         "data\n"
     );
-    assert!(result.final_response.starts_with("done: "), "{}", result.final_response);
-    assert!(result.final_response.contains("wrote"), "{}", result.final_response);
+    assert!(
+        result.final_response.starts_with("done: "),
+        "{}",
+        result.final_response
+    );
+    assert!(
+        result.final_response.contains("wrote"),
+        "{}",
+        result.final_response
+    );
 }
 
 #[tokio::test]
@@ -106,9 +120,11 @@ async fn apply_patch_produces_a_file_change_and_the_file() {
             .response(MockResponse::message("patched")),
     )
     .await;
-    let thread = harness
-        .codex
-        .start_thread(harness.thread_options().with_sandbox(SandboxMode::WorkspaceWrite));
+    let thread = harness.codex.start_thread(
+        harness
+            .thread_options()
+            .with_sandbox(SandboxMode::WorkspaceWrite),
+    );
     let result = thread.run("add hello.txt").await.expect("turn completes");
 
     let changes: Vec<_> = result
@@ -139,12 +155,20 @@ async fn resume_keeps_the_thread_id_and_sends_the_history() {
     )
     .await;
     let first = harness.codex.start_thread(harness.thread_options());
-    let first_result = first.run("remember the word walnut").await.expect("first turn");
+    let first_result = first
+        .run("remember the word walnut")
+        .await
+        .expect("first turn");
     let id = first.id().expect("thread id");
 
     // A new Thread object, as a later process would make it.
-    let resumed = harness.codex.resume_thread(id.clone(), harness.thread_options());
-    let second = resumed.run("what was the word?").await.expect("resumed turn");
+    let resumed = harness
+        .codex
+        .resume_thread(id.clone(), harness.thread_options());
+    let second = resumed
+        .run("what was the word?")
+        .await
+        .expect("resumed turn");
 
     assert_eq!(second.thread_id.as_ref(), Some(&id));
     let started: Vec<_> = second
@@ -170,7 +194,10 @@ async fn resume_keeps_the_thread_id_and_sends_the_history() {
     );
     assert!(history.iter().any(|t| t == "what was the word?"));
     let body = requests[1].body_text();
-    assert!(body.contains("first answer"), "earlier answer missing from history");
+    assert!(
+        body.contains("first answer"),
+        "earlier answer missing from history"
+    );
 }
 
 #[tokio::test]
@@ -201,20 +228,26 @@ async fn output_schema_reaches_the_request() {
         Harness::start(Scenario::new().response(MockResponse::message(r#"{"answer":"42"}"#))).await;
     let thread = harness.codex.start_thread(harness.thread_options());
     let result = thread
-        .run_with("answer as JSON", TurnOptions::default().with_output_schema(schema.clone()))
+        .run_with(
+            "answer as JSON",
+            TurnOptions::default().with_output_schema(schema.clone()),
+        )
         .await
         .expect("turn completes");
     assert_eq!(result.final_response, r#"{"answer":"42"}"#);
 
     let requests = harness.mock.requests();
-    let format = requests[0].text_format().expect("text.format in the request");
+    let format = requests[0]
+        .text_format()
+        .expect("text.format in the request");
     assert_eq!(format["type"], "json_schema");
     assert_eq!(format["schema"], schema);
 }
 
 #[tokio::test]
 async fn an_image_reaches_the_request_as_input_image() {
-    let harness = Harness::start(Scenario::new().response(MockResponse::message("a red dot"))).await;
+    let harness =
+        Harness::start(Scenario::new().response(MockResponse::message("a red dot"))).await;
     let image = harness.path("dot.png");
     std::fs::write(&image, TINY_PNG).expect("write image");
     let thread = harness.codex.start_thread(harness.thread_options());
@@ -224,7 +257,11 @@ async fn an_image_reaches_the_request_as_input_image() {
         .expect("turn completes");
     assert_eq!(result.final_response, "a red dot");
     let requests = harness.mock.requests();
-    assert!(requests[0].has_input_image(), "no input_image in {}", requests[0].body_text());
+    assert!(
+        requests[0].has_input_image(),
+        "no input_image in {}",
+        requests[0].body_text()
+    );
     assert_eq!(requests[0].last_user_text().as_deref(), Some("describe"));
 }
 
@@ -265,10 +302,15 @@ async fn dropping_the_stream_mid_turn_leaves_no_process_behind() {
             .response(MockResponse::message("never reached")),
     )
     .await;
-    let thread = harness
-        .codex
-        .start_thread(harness.thread_options().with_sandbox(SandboxMode::WorkspaceWrite));
-    let mut stream = thread.run_streamed("sleep a while").await.expect("codex starts");
+    let thread = harness.codex.start_thread(
+        harness
+            .thread_options()
+            .with_sandbox(SandboxMode::WorkspaceWrite),
+    );
+    let mut stream = thread
+        .run_streamed("sleep a while")
+        .await
+        .expect("codex starts");
     let pid = stream.process_id().expect("codex pid");
 
     // Wait until the command is running, so codex has a child of its own.
@@ -284,7 +326,10 @@ async fn dropping_the_stream_mid_turn_leaves_no_process_behind() {
     }
     assert!(process_exists(pid));
     let members_before = group_members(pid);
-    assert!(members_before.len() >= 2, "codex and its command: {members_before:?}");
+    assert!(
+        members_before.len() >= 2,
+        "codex and its command: {members_before:?}"
+    );
 
     drop(stream);
 
@@ -301,9 +346,9 @@ async fn dropping_the_stream_mid_turn_leaves_no_process_behind() {
 
 /// A 1×1 red PNG.
 const TINY_PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44,
-    0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90,
-    0x77, 0x53, 0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8,
-    0xcf, 0xc0, 0x00, 0x00, 0x03, 0x01, 0x01, 0x00, 0xc9, 0xfe, 0x92, 0xef, 0x00, 0x00, 0x00,
-    0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53,
+    0xde, 0x00, 0x00, 0x00, 0x0c, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0x00,
+    0x00, 0x03, 0x01, 0x01, 0x00, 0xc9, 0xfe, 0x92, 0xef, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e,
+    0x44, 0xae, 0x42, 0x60, 0x82,
 ];
