@@ -1,6 +1,8 @@
 //! The `codexkit` binary end to end: the real pinned codex (found through
 //! `CODEXKIT_CODEX_PATH` or the install cache) against the built-in mock model.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use pretty_assertions::assert_eq;
 use serde_json::Value;
 use std::path::Path;

@@ -132,7 +132,9 @@ pub struct CodexBinary {
     /// Where it was found.
     pub source: DiscoverySource,
     /// The npm launcher script found on `PATH`, when `path` is the native binary it would have
-    /// started. Running the native binary directly saves a Node.js process per turn.
+    /// started. Running the native binary directly saves a Node.js process per turn; the only
+    /// difference codex sees is the missing `CODEX_MANAGED_BY_NPM` variable, which the launcher
+    /// sets for codex's update hints.
     pub launcher: Option<PathBuf>,
 }
 

@@ -360,12 +360,9 @@ pub fn install_pinned(options: &InstallOptions) -> Result<PathBuf> {
     };
 
     if !options.force {
-        match check_installed(
-            &final_dir,
-            &pin.version,
-            &platform.target,
-            expected_binary_sha256,
-        ) {
+        // The tree can only have appeared through a verified install, so the executable is not
+        // hashed again here: that would cost a read of several hundred megabytes per call.
+        match check_installed(&final_dir, &pin.version, &platform.target) {
             Ok(binary) => {
                 tracing::debug!(path = %binary.display(), "codex {} already installed", pin.version);
                 report(InstallProgress::AlreadyInstalled {
@@ -421,19 +418,22 @@ pub fn install_pinned(options: &InstallOptions) -> Result<PathBuf> {
         None => create_staging(&version_dir)?,
     };
     let tree = staging.path().join(&platform.target);
-    extract_vendor_tree(&tarball, &platform.target, &tree, &report).map_err(|reason| {
+    let default_binary = default_entrypoint(&platform.target);
+    let hash_while_extracting = expected_binary_sha256.map(|_| default_binary.as_path());
+    let streamed_sha256 = extract_vendor_tree(
+        &tarball,
+        &platform.target,
+        &tree,
+        hash_while_extracting,
+        &report,
+    )
+    .map_err(|reason| {
         fail(
             format!("unpacking {}: {reason}", tarball.display()),
             "retry; if it persists, check free disk space and permissions in the cache directory",
         )
     })?;
-    check_installed(
-        &tree,
-        &pin.version,
-        &platform.target,
-        expected_binary_sha256,
-    )
-    .map_err(|reason| {
+    let unusable = |reason: String| {
         fail(
             format!(
                 "the unpacked {} is not a usable codex build: {reason}",
@@ -441,10 +441,22 @@ pub fn install_pinned(options: &InstallOptions) -> Result<PathBuf> {
             ),
             FIX_INTEGRITY,
         )
-    })?;
+    };
+    let binary = check_installed(&tree, &pin.version, &platform.target).map_err(unusable)?;
+    if let Some(expected) = expected_binary_sha256 {
+        let actual = match streamed_sha256 {
+            Some(streamed) if binary == tree.join(&default_binary) => streamed,
+            _ => sha256_hex(&binary).map_err(|source| Error::io("reading", &binary, source))?,
+        };
+        if !actual.eq_ignore_ascii_case(expected) {
+            return Err(unusable(format!(
+                "its executable has sha256 {actual}, expected {expected}"
+            )));
+        }
+    }
 
     let placed = move_into_place(&tree, &final_dir, staging.path(), options.force, |dir| {
-        check_installed(dir, &pin.version, &platform.target, expected_binary_sha256)
+        check_installed(dir, &pin.version, &platform.target)
     })?;
     // Dropping the staging directory removes the download, a losing tree or a replaced install.
     drop(staging);
@@ -486,7 +498,6 @@ fn check_installed(
     dir: &Path,
     version: &str,
     target: &str,
-    expected_sha256: Option<&str>,
 ) -> std::result::Result<PathBuf, String> {
     let manifest = read_manifest(dir)?;
     if manifest.version != version || manifest.target != target {
@@ -506,16 +517,6 @@ fn check_installed(
         fs::metadata(&binary).map_err(|error| format!("{}: {error}", binary.display()))?;
     if !metadata.is_file() || !is_executable(&metadata) {
         return Err(format!("{} is not an executable file", binary.display()));
-    }
-    if let Some(expected) = expected_sha256 {
-        let actual = sha256_hex(&binary)
-            .map_err(|error| format!("reading {}: {error}", binary.display()))?;
-        if !actual.eq_ignore_ascii_case(expected) {
-            return Err(format!(
-                "{} has sha256 {actual}, expected {expected}",
-                binary.display()
-            ));
-        }
     }
     Ok(binary)
 }
@@ -718,8 +719,11 @@ fn verify_integrity(tarball: &Path, expected: &str, spec: &str, version: &str) -
 }
 
 fn sha256_hex(path: &Path) -> io::Result<String> {
-    let digest = hash_file::<Sha256>(path)?;
-    Ok(digest.iter().map(|byte| format!("{byte:02x}")).collect())
+    Ok(hex(&hash_file::<Sha256>(path)?))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Hashes a file in fixed-size chunks, so memory use does not grow with the file.
@@ -753,7 +757,8 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-/// Unpacks `package/vendor/<target>/` of `tarball` into `dest`, streaming.
+/// Unpacks `package/vendor/<target>/` of `tarball` into `dest`, streaming, and returns the
+/// sha256 (hex) of the file at `hash_relative` inside it, when asked for and present.
 ///
 /// Only regular files and directories are accepted there; an entry whose path is absolute or
 /// contains `..` anywhere in the archive fails the whole extraction.
@@ -761,8 +766,9 @@ fn extract_vendor_tree(
     tarball: &Path,
     target: &str,
     dest: &Path,
+    hash_relative: Option<&Path>,
     report: &dyn Fn(InstallProgress),
-) -> std::result::Result<(), String> {
+) -> std::result::Result<Option<String>, String> {
     // Progress is reported at most once per this many compressed bytes.
     const REPORT_EVERY_BYTES: u64 = 1024 * 1024;
 
@@ -790,6 +796,7 @@ fn extract_vendor_tree(
     };
 
     let mut extracted_files = 0_usize;
+    let mut streamed_sha256 = None;
     let entries = archive.entries().map_err(|error| error.to_string())?;
     for entry in entries {
         let mut entry = entry.map_err(|error| error.to_string())?;
@@ -822,6 +829,8 @@ fn extract_vendor_tree(
             let mode = entry.header().mode().unwrap_or(0o644);
             let mut out = create_file_with_mode(&out_path, mode)
                 .map_err(|error| format!("creating {}: {error}", out_path.display()))?;
+            // Hashing while writing spares reading the (large) executable back.
+            let mut hasher = (hash_relative == Some(relative)).then(Sha256::new);
             let mut buffer = vec![0_u8; 256 * 1024];
             loop {
                 let read = match entry.read(&mut buffer) {
@@ -832,7 +841,13 @@ fn extract_vendor_tree(
                 };
                 out.write_all(&buffer[..read])
                     .map_err(|error| format!("writing {}: {error}", out_path.display()))?;
+                if let Some(hasher) = &mut hasher {
+                    hasher.update(&buffer[..read]);
+                }
                 report_progress(false);
+            }
+            if let Some(hasher) = hasher {
+                streamed_sha256 = Some(hex(&hasher.finalize()));
             }
             out.flush()
                 .map_err(|error| format!("writing {}: {error}", out_path.display()))?;
@@ -851,7 +866,7 @@ fn extract_vendor_tree(
         return Err(format!("it has no files under {}/", prefix.display()));
     }
     report_progress(true);
-    Ok(())
+    Ok(streamed_sha256)
 }
 
 /// Creates a file with the archive's permission bits (without set-id bits), so executables stay
@@ -960,6 +975,50 @@ mod tests {
             default_entrypoint("aarch64-apple-darwin"),
             Path::new("bin").join("codex")
         );
+    }
+
+    #[test]
+    fn extraction_hashes_the_requested_file() -> std::result::Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let tarball = dir.path().join("t.tgz");
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            fs::File::create(&tarball)?,
+            flate2::Compression::fast(),
+        ));
+        for (path, contents) in [
+            ("package/vendor/t/bin/codex", &b"binary"[..]),
+            ("package/vendor/t/codex-package.json", &b"{}"[..]),
+            ("package/other/bin/codex", &b"ignored"[..]),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(contents.len() as u64);
+            header.set_mode(0o755);
+            builder.append_data(&mut header, path, contents)?;
+        }
+        builder.into_inner()?.finish()?;
+
+        let dest = dir.path().join("out");
+        let events = std::cell::RefCell::new(Vec::new());
+        let report = |event: InstallProgress| events.borrow_mut().push(event);
+        let hash =
+            extract_vendor_tree(&tarball, "t", &dest, Some(Path::new("bin/codex")), &report)?;
+        assert_eq!(hash, Some(hex(&Sha256::digest(b"binary"))));
+        assert_eq!(fs::read(dest.join("bin/codex"))?, b"binary");
+        assert!(!dest.join("other").exists());
+        let total = fs::metadata(&tarball)?.len();
+        assert_eq!(
+            events.borrow().last(),
+            Some(&InstallProgress::Extracting {
+                done_bytes: total,
+                total_bytes: total
+            })
+        );
+        assert_eq!(
+            extract_vendor_tree(&tarball, "t", &dest.join("again"), None, &report)?,
+            None
+        );
+        Ok(())
     }
 
     #[test]

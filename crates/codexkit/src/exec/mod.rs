@@ -28,8 +28,13 @@ use tokio::sync::mpsc;
 
 /// How many decoded events may wait for a slow consumer before codex's output is paused.
 const EVENT_BUFFER: usize = 256;
+/// How long to wait for the rest of stderr after codex exited.
+const STDERR_SETTLE: Duration = Duration::from_secs(2);
 /// Longest excerpt of a bad line kept in a warning or error.
 const EXCERPT_CHARS: usize = 200;
+
+/// Sees each event before the consumer does.
+pub(crate) type EventObserver = Arc<dyn Fn(&ThreadEvent) + Send + Sync>;
 
 /// Everything needed to run one turn.
 pub(crate) struct ExecRun {
@@ -45,7 +50,7 @@ pub(crate) struct ExecRun {
     /// Files that must live as long as the child (the output schema).
     pub keep_alive: Vec<tempfile::TempPath>,
     /// Called with each event before the consumer sees it (thread bookkeeping).
-    pub observer: Option<Arc<dyn Fn(&ThreadEvent) + Send + Sync>>,
+    pub observer: Option<EventObserver>,
 }
 
 /// Starts codex and returns the stream of its events.
@@ -135,9 +140,10 @@ async fn drive(
         });
     }
     let tail = StderrTail::new(stderr_tail_bytes);
-    if let Some(stderr) = child.stderr.take() {
-        tokio::spawn(tail.clone().drain(stderr));
-    }
+    let stderr_drain = child
+        .stderr
+        .take()
+        .map(|stderr| tokio::spawn(tail.clone().drain(stderr)));
     let Some(stdout) = child.stdout.take() else {
         let _ = tx
             .send(Err(Error::Protocol {
@@ -229,6 +235,11 @@ async fn drive(
             );
         }
         return;
+    }
+    if let Some(drain) = stderr_drain {
+        // The last stderr lines explain the exit; they may still be in the pipe. A process
+        // codex left behind can hold the pipe open, hence the deadline.
+        let _ = tokio::time::timeout(STDERR_SETTLE, drain).await;
     }
     let _ = tx
         .send(Err(Error::ProcessExited {

@@ -10,7 +10,6 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 const STARTED: &str = r#"{"type":"thread.started","thread_id":"fake-thread-1"}"#;
-const TURN_STARTED: &str = r#"{"type":"turn.started"}"#;
 const MESSAGE: &str =
     r#"{"type":"item.completed","item":{"id":"item_0","type":"agent_message","text":"ok"}}"#;
 const COMPLETED: &str = r#"{"type":"turn.completed","usage":{"input_tokens":1,"cached_input_tokens":0,"cache_write_input_tokens":0,"output_tokens":1,"reasoning_output_tokens":0}}"#;
@@ -27,11 +26,8 @@ fn fake(script: FakeCodex) -> Fake {
 fn fake_with(script: FakeCodex, options: CodexOptions) -> Fake {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = script.write_to(dir.path()).expect("fake codex written");
-    let binary = discover(&DiscoveryOptions {
-        explicit_path: Some(path),
-        ..DiscoveryOptions::default()
-    })
-    .expect("explicit path is used");
+    let binary = discover(&DiscoveryOptions::default().with_explicit_path(path))
+        .expect("explicit path is used");
     Fake {
         dir,
         codex: Codex::with_binary(binary, options),
@@ -56,12 +52,12 @@ async fn collect(codex: &Codex) -> Vec<Result<ThreadEvent, Error>> {
 #[tokio::test]
 async fn a_missing_binary_is_a_typed_error_listing_the_places_tried() {
     let empty = tempfile::tempdir().unwrap();
-    let error = discover(&DiscoveryOptions {
-        explicit_path: None,
-        env_path: Some(None),
-        cache_root: Some(empty.path().to_path_buf()),
-        search_path: Some(Some(empty.path().as_os_str().to_owned())),
-    })
+    let error = discover(
+        &DiscoveryOptions::default()
+            .with_env_path(None)
+            .with_cache_root(empty.path())
+            .with_search_path(Some(empty.path().as_os_str().to_owned())),
+    )
     .expect_err("nothing to find");
     let Error::BinaryNotFound { attempts } = &error else {
         panic!("expected BinaryNotFound, got {error:?}");
@@ -70,6 +66,7 @@ async fn a_missing_binary_is_a_typed_error_listing_the_places_tried() {
     assert_eq!(
         sources,
         [
+            DiscoverySource::ExplicitPath,
             DiscoverySource::EnvVar,
             DiscoverySource::InstallCache,
             DiscoverySource::SystemPath

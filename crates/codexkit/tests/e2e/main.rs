@@ -1,6 +1,8 @@
 //! End-to-end tests: the real pinned codex binary against the testkit mock model, and fault
 //! injection with a fake codex.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 mod faults;
 mod real_codex;

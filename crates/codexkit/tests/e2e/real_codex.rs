@@ -104,7 +104,17 @@ async fn the_same_command_under_read_only_fails() {
     let result = thread.run("write a file").await.expect("turn completes");
 
     let cmds = commands(&result.items);
-    assert_eq!(cmds.len(), 1, "{:?}", result.items);
+    let tool_output = harness
+        .mock
+        .requests()
+        .get(1)
+        .and_then(|r| r.last_tool_output());
+    assert_eq!(
+        cmds.len(),
+        1,
+        "items: {:?}\nwhat the model was told: {tool_output:?}",
+        result.items
+    );
     assert_ne!(cmds[0].exit_code, Some(0), "{}", cmds[0].aggregated_output);
     assert!(cmds[0].exit_code.is_some());
     assert_eq!(cmds[0].status, CommandExecutionStatus::Failed);
