@@ -8,11 +8,13 @@ use std::fmt;
 /// Pass it to resume the thread later.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[non_exhaustive]
 pub struct ThreadId(String);
 
 /// The id of an item within a turn (`item_0`, `item_1`, … in exec).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
+#[non_exhaustive]
 pub struct ItemId(String);
 
 macro_rules! string_id {

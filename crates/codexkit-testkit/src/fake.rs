@@ -46,6 +46,7 @@ enum Step {
 /// argument, as GNU coreutils and busybox accept) and, for
 /// [`record_invocation`](Self::record_invocation), `env -0`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct FakeCodex {
     version: String,
     steps: Vec<Step>,
@@ -234,6 +235,7 @@ impl FakeCodex {
 
 /// What a fake codex recorded with [`FakeCodex::record_invocation`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Invocation {
     /// The arguments, without the program name.
     pub args: Vec<String>,

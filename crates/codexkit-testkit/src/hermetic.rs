@@ -53,6 +53,7 @@ impl CodexHome {
 /// that warning is harmless. Remove `RUST_BACKTRACE` from codex's environment if a test
 /// compares error messages (codex appends backtraces to some of them when it is set).
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct HermeticCodex {
     home: CodexHome,
     base_url: String,

@@ -83,6 +83,7 @@ const INLINE_ORIGIN: &str = "<inline scenario>";
 /// Every variant names the origin: the file path, or `<inline scenario>` for text and values
 /// parsed directly.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ScenarioError {
     /// The scenario file could not be read.
     #[error("scenario {origin}: cannot read file: {source}")]
@@ -184,6 +185,7 @@ pub fn usage(
 /// assert_eq!(scenario, parsed);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct Scenario {
     /// An optional name, for messages.
     pub name: Option<String>,
@@ -334,6 +336,7 @@ impl<'de> serde::Deserialize<'de> for Scenario {
 
 /// One scripted answer to one `POST /v1/responses`.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct MockResponse {
     /// What is sent.
     pub body: ResponseBody,
@@ -455,6 +458,7 @@ impl MockResponse {
 
 /// What a [`MockResponse`] sends.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum ResponseBody {
     /// `200 text/event-stream`: `response.created`, one `response.output_item.done` per
     /// item, then `response.completed`.
@@ -483,6 +487,7 @@ pub enum ResponseBody {
 
 /// One output item of a streamed turn.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum OutputItem {
     /// An assistant `message`. `{{last_output}}` in the text is substituted.
     Message {

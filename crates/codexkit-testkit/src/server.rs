@@ -27,6 +27,7 @@ const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
 
 /// An error of the mock server.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum MockError {
     /// The scenario is invalid.
     #[error(transparent)]
@@ -51,6 +52,7 @@ pub enum MockError {
 
 /// One HTTP request that the mock received, as received.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct RecordedRequest {
     /// 1-based arrival number among all requests the mock received.
     pub seq: usize,
@@ -217,6 +219,7 @@ impl Shared {
 /// mock.ensure_no_failures()?;
 /// # Ok(()) }
 /// ```
+#[non_exhaustive]
 pub struct MockModel {
     addr: SocketAddr,
     shared: Arc<Shared>,

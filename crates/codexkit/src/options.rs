@@ -16,6 +16,7 @@ pub const DEFAULT_EXIT_GRACE: Duration = Duration::from_secs(5);
 
 /// A secret string: never shown by `Debug` or `Display`.
 #[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SecretString(String);
 
 impl SecretString {

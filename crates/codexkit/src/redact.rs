@@ -32,6 +32,7 @@ pub fn is_secret_name(name: &str) -> bool {
 
 /// Replaces known secret values with `[redacted]`.
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub struct Redactor {
     secrets: Vec<String>,
 }

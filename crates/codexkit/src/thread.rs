@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 ///
 /// Cheap to clone; clones share nothing mutable.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Codex {
     binary: CodexBinary,
     options: Arc<CodexOptions>,
@@ -72,6 +73,7 @@ struct ThreadState {
 
 /// A conversation with the agent: a sequence of turns sharing history.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Thread {
     codex: Codex,
     options: ThreadOptions,
@@ -127,6 +129,10 @@ impl Thread {
         options: TurnOptions,
     ) -> Result<EventStream> {
         let input = input.into();
+        if input.text.trim().is_empty() {
+            // codex would read an empty stdin and stop with "No prompt provided".
+            return Err(Error::invalid("prompt", "is empty"));
+        }
         let codex_options = &self.codex.options;
         argv::check_paths(&self.options, &input.images)?;
         let schema_file = options

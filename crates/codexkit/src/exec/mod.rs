@@ -78,6 +78,7 @@ pub(crate) async fn start(run: ExecRun) -> Result<EventStream> {
 /// Dropping the stream cancels the turn: codex and every process it started are killed and
 /// reaped. [`EventStream::cancel`] does the same and waits until they are gone.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct EventStream {
     rx: mpsc::Receiver<Result<ThreadEvent>>,
     pid: Option<u32>,

@@ -340,3 +340,19 @@ async fn a_binary_that_cannot_start_is_a_spawn_error() {
         .expect_err("cannot spawn");
     assert!(matches!(error, Error::Spawn { .. }), "{error:?}");
 }
+
+#[tokio::test]
+async fn an_empty_prompt_is_rejected_before_codex_starts() {
+    let record = tempfile::tempdir().unwrap();
+    let f = fake(FakeCodex::new().record_invocation(record.path()).exit(0));
+    let thread = f.codex.start_thread(ThreadOptions::default());
+    let error = thread.run("  \n").await.expect_err("empty prompt");
+    assert!(
+        matches!(&error, Error::InvalidOption { option, .. } if option == "prompt"),
+        "{error:?}"
+    );
+    assert!(
+        Invocation::read(record.path()).is_err(),
+        "codex must not have been started"
+    );
+}
