@@ -662,13 +662,13 @@ fn check_executable(path: &Path) -> FileCheck {
 }
 
 #[cfg(unix)]
-fn is_executable(metadata: &fs::Metadata) -> bool {
+pub(crate) fn is_executable(metadata: &fs::Metadata) -> bool {
     use std::os::unix::fs::PermissionsExt;
     metadata.permissions().mode() & 0o111 != 0
 }
 
 #[cfg(not(unix))]
-fn is_executable(_metadata: &fs::Metadata) -> bool {
+pub(crate) fn is_executable(_metadata: &fs::Metadata) -> bool {
     // Windows has no executable bit; whether the file runs is decided by its extension.
     true
 }

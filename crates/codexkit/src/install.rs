@@ -9,7 +9,7 @@
 //!
 //! The functions here block; async callers run them in `tokio::task::spawn_blocking`.
 
-use crate::binary::PINNED_VERSION;
+use crate::binary::{PINNED_VERSION, is_executable};
 use crate::{Error, Result};
 use base64::Engine as _;
 use serde::Deserialize;
@@ -519,17 +519,6 @@ fn check_installed(
         return Err(format!("{} is not an executable file", binary.display()));
     }
     Ok(binary)
-}
-
-#[cfg(unix)]
-fn is_executable(metadata: &fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    metadata.permissions().mode() & 0o111 != 0
-}
-
-#[cfg(not(unix))]
-fn is_executable(_metadata: &fs::Metadata) -> bool {
-    true
 }
 
 /// `path` if it is relative and stays inside the directory it is joined to.
