@@ -42,15 +42,51 @@ pub enum ThreadEvent {
     /// Something codexkit could not decode; the stream goes on.
     #[serde(rename = "codexkit.warning")]
     Warning(Warning),
+    /// A piece of an agent message as the model streams it (app-server only).
+    #[serde(rename = "item.agent_message.delta")]
+    AgentMessageDelta(ItemDelta),
+    /// A piece of reasoning summary text (app-server only).
+    #[serde(rename = "item.reasoning.delta")]
+    ReasoningDelta(ItemDelta),
+    /// A piece of a running command's output (app-server only).
+    #[serde(rename = "item.command_execution.output_delta")]
+    CommandOutputDelta(ItemDelta),
+    /// The turn's aggregated diff changed (app-server only).
+    #[serde(rename = "turn.diff.updated")]
+    TurnDiffUpdated(TurnDiff),
+    /// Token usage after a model call (app-server only).
+    #[serde(rename = "thread.token_usage.updated")]
+    TokenUsageUpdated(TokenUsageUpdate),
+    /// Codex asked for an approval (app-server only).
+    #[serde(rename = "approval.requested")]
+    ApprovalRequested(ApprovalEvent),
+    /// An approval request was answered; says what was decided and by whom.
+    #[serde(rename = "approval.resolved")]
+    ApprovalResolved(ApprovalEvent),
+    /// Nobody decided before the deadline; the fallback decision was sent.
+    #[serde(rename = "approval.timed_out")]
+    ApprovalTimedOut(ApprovalEvent),
+    /// The approval handler failed or panicked; the fallback decision was sent.
+    #[serde(rename = "approval.failed")]
+    ApprovalFailed(ApprovalEvent),
+    /// The turn was interrupted; terminal.
+    #[serde(rename = "turn.interrupted")]
+    TurnInterrupted(TurnInterrupted),
+    /// The consumer was too slow: this many non-essential events were dropped here.
+    #[serde(rename = "stream.lagged")]
+    Lagged(Lagged),
     /// An event type this version of codexkit does not know, kept as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
 }
 
 impl ThreadEvent {
-    /// Whether this event ends the turn (`turn.completed` or `turn.failed`).
+    /// Whether this event ends the turn (`turn.completed`, `turn.failed` or `turn.interrupted`).
     pub fn is_terminal(&self) -> bool {
-        matches!(self, Self::TurnCompleted(_) | Self::TurnFailed(_))
+        matches!(
+            self,
+            Self::TurnCompleted(_) | Self::TurnFailed(_) | Self::TurnInterrupted(_)
+        )
     }
 
     /// The wire name of the event type.
@@ -65,6 +101,17 @@ impl ThreadEvent {
             Self::TurnFailed(_) => "turn.failed",
             Self::Error(_) => "error",
             Self::Warning(_) => "codexkit.warning",
+            Self::AgentMessageDelta(_) => "item.agent_message.delta",
+            Self::ReasoningDelta(_) => "item.reasoning.delta",
+            Self::CommandOutputDelta(_) => "item.command_execution.output_delta",
+            Self::TurnDiffUpdated(_) => "turn.diff.updated",
+            Self::TokenUsageUpdated(_) => "thread.token_usage.updated",
+            Self::ApprovalRequested(_) => "approval.requested",
+            Self::ApprovalResolved(_) => "approval.resolved",
+            Self::ApprovalTimedOut(_) => "approval.timed_out",
+            Self::ApprovalFailed(_) => "approval.failed",
+            Self::TurnInterrupted(_) => "turn.interrupted",
+            Self::Lagged(_) => "stream.lagged",
             Self::Unknown(raw) => raw.get("type").and_then(Value::as_str).unwrap_or("unknown"),
         }
     }
@@ -130,6 +177,9 @@ impl ThreadStarted {
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct TurnStarted {
+    /// The turn id (app-server only; exec does not name turns).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn_id: Option<String>,
     /// Fields this version of codexkit does not know.
     #[serde(flatten)]
     pub extra: ExtraFields,
@@ -238,5 +288,155 @@ impl Warning {
             message: message.into(),
             excerpt,
         }
+    }
+}
+
+/// A streamed piece of an item's text.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemDelta {
+    /// The item the text belongs to.
+    pub item_id: crate::ItemId,
+    /// The new text.
+    pub delta: String,
+}
+
+impl ItemDelta {
+    /// Builds a delta.
+    pub fn new(item_id: impl Into<crate::ItemId>, delta: impl Into<String>) -> Self {
+        Self {
+            item_id: item_id.into(),
+            delta: delta.into(),
+        }
+    }
+}
+
+/// Payload of `turn.diff.updated`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnDiff {
+    /// The unified diff of everything the turn changed so far.
+    pub diff: String,
+}
+
+impl TurnDiff {
+    /// Builds the payload.
+    pub fn new(diff: impl Into<String>) -> Self {
+        Self { diff: diff.into() }
+    }
+}
+
+/// Payload of `thread.token_usage.updated`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenUsageUpdate {
+    /// Cumulative for the thread (what `turn.completed` reports).
+    pub total: Usage,
+    /// The last model call alone.
+    pub last: Usage,
+    /// The model's context window, when codex knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_context_window: Option<u64>,
+}
+
+impl TokenUsageUpdate {
+    /// Builds the payload.
+    pub fn new(total: Usage, last: Usage, model_context_window: Option<u64>) -> Self {
+        Self {
+            total,
+            last,
+            model_context_window,
+        }
+    }
+}
+
+/// An approval request and, once decided, its decision: the audit record of one approval.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApprovalEvent {
+    /// The JSON-RPC id of codex's request.
+    pub request_id: Value,
+    /// What is to be approved: `command_execution`, `file_change`, `permissions`,
+    /// `mcp_elicitation`, `user_input`, or the raw method name for others.
+    pub kind: String,
+    /// The item the request is about, when codex names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<crate::ItemId>,
+    /// The decision sent (`accept`, `decline`, …), once there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Value>,
+    /// Who decided: `handler`, `deferred`, `timeout` or `fallback`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<String>,
+    /// Why the fallback was used, for timeouts and failures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// codex's request parameters, as sent.
+    #[serde(default)]
+    pub params: Value,
+}
+
+impl ApprovalEvent {
+    /// A request not decided yet.
+    pub fn requested(request_id: Value, kind: impl Into<String>, params: Value) -> Self {
+        let item_id = params
+            .get("itemId")
+            .and_then(Value::as_str)
+            .map(crate::ItemId::from);
+        Self {
+            request_id,
+            kind: kind.into(),
+            item_id,
+            decision: None,
+            decided_by: None,
+            message: None,
+            params,
+        }
+    }
+
+    /// The same request with its decision.
+    pub fn decided(
+        &self,
+        decision: Value,
+        decided_by: impl Into<String>,
+        message: Option<String>,
+    ) -> Self {
+        Self {
+            decision: Some(decision),
+            decided_by: Some(decided_by.into()),
+            message,
+            ..self.clone()
+        }
+    }
+}
+
+/// Payload of `turn.interrupted`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TurnInterrupted {
+    /// Usage so far, cumulative for the thread, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
+
+impl TurnInterrupted {
+    /// Builds the payload.
+    pub fn new(usage: Option<Usage>) -> Self {
+        Self { usage }
+    }
+}
+
+/// Payload of `stream.lagged`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lagged {
+    /// How many events were dropped.
+    pub skipped: u64,
+}
+
+impl Lagged {
+    /// Builds the payload.
+    pub fn new(skipped: u64) -> Self {
+        Self { skipped }
     }
 }

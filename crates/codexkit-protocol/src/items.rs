@@ -79,6 +79,9 @@ impl ItemDetails {
 pub struct AgentMessageItem {
     /// The message text.
     pub text: String,
+    /// `commentary` or `final_answer` when the model marked the message (app-server only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<String>,
     /// Fields this version of codexkit does not know.
     #[serde(flatten)]
     pub extra: ExtraFields,
@@ -89,8 +92,15 @@ impl AgentMessageItem {
     pub fn new(text: impl Into<String>) -> Self {
         Self {
             text: text.into(),
+            phase: None,
             extra: ExtraFields::new(),
         }
+    }
+
+    /// Sets the phase.
+    pub fn with_phase(mut self, phase: Option<String>) -> Self {
+        self.phase = phase;
+        self
     }
 }
 
@@ -103,6 +113,16 @@ pub struct ReasoningItem {
     /// Fields this version of codexkit does not know.
     #[serde(flatten)]
     pub extra: ExtraFields,
+}
+
+impl ReasoningItem {
+    /// Builds a reasoning item.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            extra: ExtraFields::new(),
+        }
+    }
 }
 
 /// Status of a command execution.

@@ -25,8 +25,9 @@ mod items;
 mod usage;
 
 pub use events::{
-    ItemEvent, StreamError, ThreadEvent, ThreadStarted, TurnCompleted, TurnFailed, TurnStarted,
-    Warning, decode_event,
+    ApprovalEvent, ItemDelta, ItemEvent, Lagged, StreamError, ThreadEvent, ThreadStarted,
+    TokenUsageUpdate, TurnCompleted, TurnDiff, TurnFailed, TurnInterrupted, TurnStarted, Warning,
+    decode_event,
 };
 pub use ids::{ItemId, ThreadId};
 pub use items::{
