@@ -1,5 +1,6 @@
 //! The `codexkit` command: run Codex turns and manage the pinned codex binary.
 
+mod ask;
 mod exit;
 mod install;
 mod render;
@@ -23,6 +24,8 @@ enum Command {
     Run(run::RunArgs),
     /// Install the pinned codex binary into codexkit's cache.
     Install(install::InstallArgs),
+    /// List the models codex offers (through the app-server's `model/list`).
+    Models(run::ModelsArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => run::run(args).await,
             Command::Install(args) => install::install(args).await,
+            Command::Models(args) => run::models(args).await,
         }
     });
     ExitCode::from(code)

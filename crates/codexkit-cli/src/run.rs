@@ -4,7 +4,12 @@ use crate::exit;
 use crate::render::HumanRenderer;
 use clap::Args;
 use codexkit::protocol::{ThreadEvent, Usage};
-use codexkit::{Codex, CodexOptions, ConfigOverride, Error, SandboxMode, ThreadOptions};
+use codexkit::approvals::{AcceptAll, ApprovalHandler, Approver, DeclineAll};
+use codexkit::{
+    ApprovalMode, Codex, CodexOptions, ConfigOverride, Error, SandboxMode, ThreadOptions,
+    Transport, TurnOptions,
+};
+use std::sync::Arc;
 use codexkit_testkit::{HermeticCodex, MockModel, MockResponse, OutputItem, Scenario};
 use std::io::Write;
 use std::path::PathBuf;
@@ -60,6 +65,29 @@ pub struct RunArgs {
     /// Allow running outside a Git repository (always on with --offline/--scenario).
     #[arg(long)]
     skip_git_repo_check: bool,
+    /// How to talk to codex: one `codex exec` per turn, or a `codex app-server` (streaming
+    /// deltas and approvals).
+    #[arg(long, value_name = "TRANSPORT", default_value = "exec", value_parser = ["exec", "app-server"])]
+    transport: String,
+    /// When codex asks before acting (app-server).
+    #[arg(long, value_name = "POLICY", value_parser = ["never", "on-request", "untrusted"])]
+    approval_policy: Option<String>,
+    /// How approval requests are answered (app-server): deny, allow, or ask on the terminal.
+    #[arg(long, value_name = "MODE", default_value = "deny", value_parser = ["deny", "allow", "ask"])]
+    on_approval: String,
+    /// Time an approval may take before it is declined, e.g. `30s`, `2m`.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    approval_timeout: Option<std::time::Duration>,
+    /// End the turn when it runs longer than this (exit code 4).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<std::time::Duration>,
+    /// End the turn after this long without any event (exit code 4).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    idle_timeout: Option<std::time::Duration>,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{text:?} is not a duration like 30s or 2m: {e}"))
 }
 
 /// Keeps the mock model and its CODEX_HOME alive for the run.
@@ -135,6 +163,21 @@ async fn run_inner(args: RunArgs) -> Result<u8, Error> {
     if let Some(path) = &args.codex_path {
         codex_options = codex_options.with_codex_path(path);
     }
+    if args.transport == "app-server" {
+        codex_options = codex_options.with_transport(Transport::AppServer);
+    }
+    if let Some(policy) = &args.approval_policy {
+        thread_options = thread_options.with_approval_mode(policy.parse::<ApprovalMode>()?);
+    }
+    let mut approver = Approver::new(match args.on_approval.as_str() {
+        "allow" => Arc::new(AcceptAll) as Arc<dyn ApprovalHandler>,
+        "ask" => crate::ask::terminal_approver(),
+        _ => Arc::new(DeclineAll),
+    });
+    if let Some(timeout) = args.approval_timeout {
+        approver = approver.with_timeout(timeout);
+    }
+    thread_options = thread_options.with_approver(approver);
     for text in &args.config {
         thread_options = thread_options.with_config_override(ConfigOverride::parse(text)?);
     }
@@ -177,7 +220,14 @@ async fn run_inner(args: RunArgs) -> Result<u8, Error> {
         Some(id) => codex.resume_thread(id.as_str(), thread_options),
         None => codex.start_thread(thread_options),
     };
-    let code = drive_turn(&codex, &thread, prompt, args.json).await;
+    let mut turn_options = TurnOptions::default();
+    if let Some(timeout) = args.timeout {
+        turn_options = turn_options.with_timeout(timeout);
+    }
+    if let Some(timeout) = args.idle_timeout {
+        turn_options = turn_options.with_idle_timeout(timeout);
+    }
+    let code = drive_turn(&codex, &thread, prompt, turn_options, args.json).await;
     drop(setup);
     code
 }
@@ -186,12 +236,14 @@ async fn drive_turn(
     _codex: &Codex,
     thread: &codexkit::Thread,
     prompt: String,
+    turn_options: TurnOptions,
     json: bool,
 ) -> Result<u8, Error> {
-    let mut stream = thread.run_streamed(prompt).await?;
+    let mut stream = thread.run_streamed_with(prompt, turn_options).await?;
     let mut renderer = (!json).then(HumanRenderer::new);
     let mut usage: Option<Usage> = None;
     let mut failed: Option<String> = None;
+    let mut interrupted = false;
     let mut stdout = std::io::stdout();
     loop {
         let next = tokio::select! {
@@ -220,6 +272,7 @@ async fn drive_turn(
             ThreadEvent::TurnFailed(turn_failed) => {
                 failed = Some(turn_failed.error.message.clone())
             }
+            ThreadEvent::TurnInterrupted(_) => interrupted = true,
             _ => {}
         }
         if let Some(renderer) = renderer.as_mut() {
@@ -244,6 +297,13 @@ async fn drive_turn(
         }
         eprintln!("error: turn failed: {message}");
         return Ok(exit::TURN_FAILED);
+    }
+    if interrupted {
+        if let Some(renderer) = renderer.take() {
+            renderer.abort();
+        }
+        eprintln!("the turn was interrupted");
+        return Ok(exit::CANCELLED);
     }
     if let Some(renderer) = renderer.take() {
         renderer.finish(usage.as_ref());
@@ -270,4 +330,49 @@ fn demo_scenario() -> Scenario {
             )])
             .with_usage(codexkit_testkit::usage(1500, 1024, 30, 0)),
         )
+}
+
+#[derive(Debug, Args)]
+pub struct ModelsArgs {
+    /// The codex binary to run.
+    #[arg(long, value_name = "PATH")]
+    codex_path: Option<PathBuf>,
+    /// Print the raw `model/list` result as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Fail instead of installing the pinned codex when none is found.
+    #[arg(long)]
+    no_install: bool,
+}
+
+/// `codexkit models`.
+pub async fn models(args: ModelsArgs) -> u8 {
+    let mut options = CodexOptions::default().with_transport(Transport::AppServer);
+    if let Some(path) = &args.codex_path {
+        options = options.with_codex_path(path);
+    }
+    let result = async {
+        let codex = crate::install::codex_client(options, args.no_install, args.json).await?;
+        codex.app_server().await?.list_models().await
+    }
+    .await;
+    match result {
+        Ok(list) => {
+            if args.json {
+                println!("{list}");
+            } else {
+                let models = list.get("data").and_then(|d| d.as_array()).cloned().unwrap_or_default();
+                for model in models {
+                    let id = model.get("id").or_else(|| model.get("model")).and_then(|v| v.as_str()).unwrap_or("?");
+                    let name = model.get("displayName").and_then(|v| v.as_str()).unwrap_or("");
+                    println!("{id}\t{name}");
+                }
+            }
+            exit::COMPLETED
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            exit::for_error(&error)
+        }
+    }
 }

@@ -51,6 +51,8 @@ pub enum ItemDetails {
     TodoList(TodoListItem),
     /// A non-fatal error or warning reported as an item.
     Error(ErrorItem),
+    /// A call to a tool the client implements (app-server dynamic tools only).
+    DynamicToolCall(DynamicToolCallItem),
     /// An item type this version of codexkit does not know, kept as raw JSON (without `id`).
     #[serde(untagged)]
     Unknown(Value),
@@ -68,6 +70,7 @@ impl ItemDetails {
             Self::WebSearch(_) => "web_search",
             Self::TodoList(_) => "todo_list",
             Self::Error(_) => "error",
+            Self::DynamicToolCall(_) => "dynamic_tool_call",
             Self::Unknown(raw) => raw.get("type").and_then(Value::as_str).unwrap_or("unknown"),
         }
     }
@@ -332,4 +335,61 @@ pub struct ErrorItem {
     /// Fields this version of codexkit does not know.
     #[serde(flatten)]
     pub extra: ExtraFields,
+}
+
+/// Status of a dynamic tool call.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DynamicToolCallStatus {
+    /// Sent to the client, no answer yet.
+    InProgress,
+    /// The client answered.
+    Completed,
+    /// The call failed.
+    Failed,
+    /// A status this version of codexkit does not know.
+    #[serde(untagged)]
+    Unknown(Value),
+}
+
+/// A call to a tool the client implements (app-server dynamic tools, experimental API).
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DynamicToolCallItem {
+    /// The tool's namespace, for a tool declared inside a namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The tool name.
+    pub tool: String,
+    /// The arguments the model passed.
+    #[serde(default)]
+    pub arguments: Value,
+    /// Where the call is in its life.
+    pub status: DynamicToolCallStatus,
+    /// The content items the client answered with, once it did (raw app-server JSON, e.g.
+    /// `[{"type":"inputText","text":"…"}]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_items: Option<Value>,
+    /// Whether the client reported success, once it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+    /// Fields this version of codexkit does not know.
+    #[serde(flatten)]
+    pub extra: ExtraFields,
+}
+
+impl DynamicToolCallItem {
+    /// Builds an item with no namespace and no answer yet.
+    pub fn new(tool: impl Into<String>, arguments: Value, status: DynamicToolCallStatus) -> Self {
+        Self {
+            namespace: None,
+            tool: tool.into(),
+            arguments,
+            status,
+            content_items: None,
+            success: None,
+            extra: ExtraFields::new(),
+        }
+    }
 }

@@ -17,12 +17,21 @@
 //! ```
 //!
 //! Top-level keys: `responses` (required), `retries` (optional `u32`, see
-//! [`Scenario::retries`]) and `name` (optional). Any other key is an error
-//! ([`ScenarioError::UnknownKey`]), and so is an unknown key inside a response or an item: a
-//! typo in a scenario file must not pass silently.
+//! [`Scenario::retries`]), `per_thread` (optional boolean, see below) and `name` (optional).
+//! Any other key is an error ([`ScenarioError::UnknownKey`]), and so is an unknown key inside
+//! a response or an item: a typo in a scenario file must not pass silently.
 //!
 //! Each entry of `responses` answers the next `POST /v1/responses`, in order (the first entry
-//! answers the first request). An entry is exactly one of:
+//! answers the first request).
+//!
+//! With `"per_thread": true` the order is kept per conversation instead: each codex thread
+//! walks through `responses` from the start on its own, so several threads (or several codex
+//! processes) can share one mock concurrently. The conversation of a request is its
+//! [thread key](crate::RecordedRequest::thread_key): the `session-id` header, else the
+//! `thread-id` header, else the body's `prompt_cache_key` (codex sets all three to the thread
+//! id). Requests with none of them share one cursor.
+//!
+//! An entry is exactly one of:
 //!
 //! * `{"output": [ITEM, ...], "usage": {...}}`: a normal streamed turn. `usage` is optional and
 //!   sent verbatim as `response.usage` of `response.completed` (see [`usage`]).
@@ -35,8 +44,24 @@
 //!   malformed JSON.
 //!
 //! Every entry may also have `"delay_ms": N` (wait N milliseconds before answering) and, for
-//! `output` and `sse` entries, `"cut_after": K` (send only the first K SSE frames, counting
-//! `response.created`, then end the stream without `response.completed`).
+//! `output` and `sse` entries, one of:
+//!
+//! * `"cut_after": K`: send only the first K SSE frames, counting `response.created`, then end
+//!   the stream without `response.completed`.
+//! * `"hang_after": K`: send the first K SSE frames, then keep the response open and send
+//!   nothing more until the client disconnects or the mock shuts down (for interrupt and
+//!   deadline tests). When K is at least the number of frames, every frame is sent before
+//!   the hold.
+//!
+//! An `output` entry may also have `"stream": true`: it is then sent the way the real API
+//! streams it (see [`crate::sse::streamed_output_events`]). Messages get
+//! `response.output_item.added`, `response.content_part.added`, their text in about three
+//! `response.output_text.delta` frames, `response.output_text.done`,
+//! `response.content_part.done` and `response.output_item.done`; reasoning items get
+//! `response.output_item.added`, `response.reasoning_summary_part.added`, one
+//! `response.reasoning_summary_text.delta`, `response.reasoning_summary_text.done` and
+//! `response.output_item.done`. Tool calls and `raw` items are still one
+//! `response.output_item.done` each.
 //!
 //! An `ITEM` of `output` is exactly one of:
 //!
@@ -59,7 +84,9 @@
 //! equal to the number of the request it answers) and its i-th output item (1-based):
 //! `resp_<n>` for the response, `msg_<n>_<i>` for messages, `rs_<n>_<i>` for reasoning,
 //! `fc_<n>_<i>` for function calls, `ctc_<n>_<i>` for custom tool calls and `call_<n>_<i>` for
-//! the `call_id` of both kinds of calls.
+//! the `call_id` of both kinds of calls. With `per_thread`, n is the position of the response
+//! in the list (the number of the request within its thread), so every thread gets the same
+//! ids: codex does not need them to be unique across threads.
 //!
 //! # `{{last_output}}`
 //!
@@ -193,6 +220,10 @@ pub struct Scenario {
     /// `request_max_retries` and `stream_max_retries`); `None` keeps codex's defaults.
     /// [`crate::HermeticCodex::new`] picks it up.
     pub retries: Option<u32>,
+    /// Whether each conversation walks through [`responses`](Self::responses) on its own (one
+    /// cursor per [thread key](crate::RecordedRequest::thread_key)) instead of all requests
+    /// sharing one cursor in arrival order.
+    pub per_thread: bool,
     /// The answers, in request order.
     pub responses: Vec<MockResponse>,
 }
@@ -212,6 +243,15 @@ impl Scenario {
     /// Sets the provider retries (see [`Scenario::retries`](Self#structfield.retries)).
     pub fn retries(mut self, retries: u32) -> Self {
         self.retries = Some(retries);
+        self
+    }
+
+    /// Gives every conversation its own cursor (see
+    /// [`per_thread`](Self#structfield.per_thread)): each codex thread, identified by
+    /// [`RecordedRequest::thread_key`](crate::RecordedRequest::thread_key), gets the responses
+    /// from the first one on, independently of the others.
+    pub fn per_thread(mut self, per_thread: bool) -> Self {
+        self.per_thread = per_thread;
         self
     }
 
@@ -267,6 +307,9 @@ impl Scenario {
         if let Some(retries) = self.retries {
             map.insert("retries".into(), Value::from(retries));
         }
+        if self.per_thread {
+            map.insert("per_thread".into(), Value::Bool(true));
+        }
         map.insert(
             "responses".into(),
             Value::Array(self.responses.iter().map(MockResponse::to_value).collect()),
@@ -275,7 +318,8 @@ impl Scenario {
     }
 
     /// Checks what the JSON parser checks but a Rust builder cannot prevent: valid HTTP
-    /// statuses, header names and values, and no `cut_after` on HTTP replies.
+    /// statuses, header names and values, no `cut_after` or `hang_after` on HTTP replies,
+    /// `stream` only on `output` answers, and never both `cut_after` and `hang_after`.
     /// [`crate::MockModel::start`] calls it.
     pub fn validate(&self) -> Result<(), ScenarioError> {
         self.validate_as(self.name.as_deref().unwrap_or(INLINE_ORIGIN))
@@ -315,6 +359,24 @@ impl Scenario {
                         "`cut_after` applies to `output` and `sse` responses only".into(),
                     ));
                 }
+                if response.hang_after.is_some() {
+                    return Err(invalid(
+                        ".hang_after",
+                        "`hang_after` applies to `output` and `sse` responses only".into(),
+                    ));
+                }
+            }
+            if response.stream && !matches!(response.body, ResponseBody::Output { .. }) {
+                return Err(invalid(
+                    ".stream",
+                    "`stream` applies to `output` responses only".into(),
+                ));
+            }
+            if response.cut_after.is_some() && response.hang_after.is_some() {
+                return Err(invalid(
+                    "",
+                    "keys `cut_after` and `hang_after` cannot be combined".into(),
+                ));
             }
         }
         Ok(())
@@ -345,6 +407,13 @@ pub struct MockResponse {
     /// For SSE answers: send only this many frames (counting `response.created`), then end
     /// the stream without `response.completed`.
     pub cut_after: Option<usize>,
+    /// For SSE answers: send only this many frames (counting `response.created`), then keep
+    /// the response open, sending nothing, until the client disconnects or the mock shuts
+    /// down. Cannot be combined with [`cut_after`](Self::cut_after).
+    pub hang_after: Option<usize>,
+    /// For `output` answers: stream messages and reasoning with `added`/`delta`/`done` events
+    /// as the real API does (see [`crate::sse::streamed_output_events`]).
+    pub stream: bool,
 }
 
 impl MockResponse {
@@ -353,6 +422,8 @@ impl MockResponse {
             body,
             delay_ms: None,
             cut_after: None,
+            hang_after: None,
+            stream: false,
         }
     }
 
@@ -414,6 +485,24 @@ impl MockResponse {
         self
     }
 
+    /// Sends only the first `frames` SSE frames, then keeps the response open without sending
+    /// anything more, until the client disconnects or the mock is dropped or shut down.
+    /// Cannot be combined with [`cut_after`](Self::cut_after) (a validation error).
+    pub fn hang_after(mut self, frames: usize) -> Self {
+        self.hang_after = Some(frames);
+        self
+    }
+
+    /// Streams the output as the real API does: messages as `output_item.added`,
+    /// `content_part.added`, about three `output_text.delta` frames, `output_text.done`,
+    /// `content_part.done` and `output_item.done`; reasoning summaries likewise. Tool calls
+    /// are still one `output_item.done` each. Only for [`output`](Self::output) answers (a
+    /// validation error on others).
+    pub fn streamed(mut self) -> Self {
+        self.stream = true;
+        self
+    }
+
     /// The answer in its JSON scenario form.
     pub fn to_value(&self) -> Value {
         let mut map = Map::new();
@@ -451,6 +540,12 @@ impl MockResponse {
         }
         if let Some(cut) = self.cut_after {
             map.insert("cut_after".into(), Value::from(cut));
+        }
+        if let Some(hang) = self.hang_after {
+            map.insert("hang_after".into(), Value::from(hang));
+        }
+        if self.stream {
+            map.insert("stream".into(), Value::Bool(true));
         }
         Value::Object(map)
     }
@@ -787,6 +882,12 @@ impl Parser<'_> {
             .ok_or_else(|| self.invalid(location, format!("expected a string, got {value}")))
     }
 
+    fn boolean(&self, value: &Value, location: &str) -> Result<bool, ScenarioError> {
+        value
+            .as_bool()
+            .ok_or_else(|| self.invalid(location, format!("expected a boolean, got {value}")))
+    }
+
     fn unsigned(&self, value: &Value, location: &str) -> Result<u64, ScenarioError> {
         value.as_u64().ok_or_else(|| {
             self.invalid(
@@ -836,7 +937,11 @@ impl Parser<'_> {
     }
 
     fn scenario(&self, value: &Value) -> Result<Scenario, ScenarioError> {
-        let map = self.object(value, "top level", &["name", "retries", "responses"])?;
+        let map = self.object(
+            value,
+            "top level",
+            &["name", "retries", "per_thread", "responses"],
+        )?;
         let name = map
             .get("name")
             .map(|v| self.string(v, "name"))
@@ -848,6 +953,11 @@ impl Parser<'_> {
                 u32::try_from(n).map_err(|_| self.invalid("retries", "value is too large"))
             })
             .transpose()?;
+        let per_thread = map
+            .get("per_thread")
+            .map(|v| self.boolean(v, "per_thread"))
+            .transpose()?
+            .unwrap_or(false);
         let responses = map
             .get("responses")
             .ok_or_else(|| self.invalid("top level", "missing key `responses`"))?
@@ -860,6 +970,7 @@ impl Parser<'_> {
         Ok(Scenario {
             name,
             retries,
+            per_thread,
             responses,
         })
     }
@@ -877,13 +988,15 @@ impl Parser<'_> {
                 "sse",
                 "delay_ms",
                 "cut_after",
+                "hang_after",
+                "stream",
             ],
         )?;
         let kind = self.one_kind(map, location, &["output", "status", "sse"])?;
         let foreign: &[&str] = match kind {
             "output" => &["body", "headers"],
-            "status" => &["usage", "cut_after"],
-            _ => &["usage", "body", "headers"],
+            "status" => &["usage", "cut_after", "hang_after", "stream"],
+            _ => &["usage", "body", "headers", "stream"],
         };
         if let Some(key) = foreign.iter().find(|k| map.contains_key(**k)) {
             return Err(self.invalid(
@@ -972,18 +1085,34 @@ impl Parser<'_> {
             .get("delay_ms")
             .map(|v| self.unsigned(v, &format!("{location}.delay_ms")))
             .transpose()?;
-        let cut_after = map
-            .get("cut_after")
-            .map(|v| {
-                let at = format!("{location}.cut_after");
-                let n = self.unsigned(v, &at)?;
-                usize::try_from(n).map_err(|_| self.invalid(&at, "value is too large"))
-            })
-            .transpose()?;
+        let frames = |key: &str| {
+            map.get(key)
+                .map(|v| {
+                    let at = format!("{location}.{key}");
+                    let n = self.unsigned(v, &at)?;
+                    usize::try_from(n).map_err(|_| self.invalid(&at, "value is too large"))
+                })
+                .transpose()
+        };
+        let cut_after = frames("cut_after")?;
+        let hang_after = frames("hang_after")?;
+        if cut_after.is_some() && hang_after.is_some() {
+            return Err(self.invalid(
+                location,
+                "keys `cut_after` and `hang_after` cannot be combined",
+            ));
+        }
+        let stream = map
+            .get("stream")
+            .map(|v| self.boolean(v, &format!("{location}.stream")))
+            .transpose()?
+            .unwrap_or(false);
         Ok(MockResponse {
             body,
             delay_ms,
             cut_after,
+            hang_after,
+            stream,
         })
     }
 

@@ -1,5 +1,6 @@
 //! The mock Responses API server.
 
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -11,6 +12,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -24,6 +26,10 @@ const RESPONSES_PATH: &str = "/v1/responses";
 
 /// Largest request body read (image inputs make bodies big).
 const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
+
+/// The headers that name a conversation, in order of preference (codex sets both, and
+/// `x-client-request-id`, to the thread id).
+const THREAD_HEADERS: &[&str] = &["session-id", "thread-id"];
 
 /// An error of the mock server.
 #[derive(Debug, thiserror::Error)]
@@ -174,6 +180,41 @@ impl RecordedRequest {
     pub fn last_tool_output(&self) -> Option<String> {
         last_tool_output(self.json.as_ref()?)
     }
+
+    /// The conversation this request belongs to: the first non-empty value among the
+    /// `session-id` header, the `thread-id` header and the body's `prompt_cache_key` (codex
+    /// sets all three to the thread id). `None` when there is none of them.
+    ///
+    /// With [`Scenario::per_thread`](crate::Scenario#structfield.per_thread) the mock keeps one
+    /// cursor through the responses per thread key.
+    pub fn thread_key(&self) -> Option<&str> {
+        thread_key_of(&self.headers, self.json.as_ref())
+    }
+}
+
+fn thread_key_of<'a>(headers: &'a [(String, String)], json: Option<&'a Value>) -> Option<&'a str> {
+    THREAD_HEADERS
+        .iter()
+        .find_map(|wanted| {
+            headers
+                .iter()
+                .find(|(name, value)| name.eq_ignore_ascii_case(wanted) && !value.is_empty())
+                .map(|(_, value)| value.as_str())
+        })
+        .or_else(|| {
+            json?
+                .get("prompt_cache_key")?
+                .as_str()
+                .filter(|key| !key.is_empty())
+        })
+}
+
+/// How failures and error bodies name the conversation of a per-thread request.
+fn thread_label(key: Option<&str>) -> String {
+    match key {
+        Some(key) => format!("thread {key:?}"),
+        None => "the requests without a thread key".to_owned(),
+    }
 }
 
 #[derive(Default)]
@@ -181,12 +222,16 @@ struct Log {
     requests: Vec<RecordedRequest>,
     failures: Vec<String>,
     model_requests: usize,
+    /// With `per_thread`: model requests received per thread key.
+    cursors: HashMap<Option<String>, usize>,
 }
 
 struct Shared {
     scenario: Scenario,
     log: Mutex<Log>,
     count: watch::Sender<usize>,
+    /// Becomes `true` (or loses its sender) when the mock shuts down; ends `hang_after` holds.
+    stop: watch::Receiver<bool>,
 }
 
 impl Shared {
@@ -200,15 +245,19 @@ impl Shared {
 /// A mock OpenAI Responses API server on `127.0.0.1`, answering from a [`Scenario`].
 ///
 /// * `POST /v1/responses` number N (1-based) is answered by `scenario.responses[N-1]`.
+///   With [`Scenario::per_thread`](crate::Scenario#structfield.per_thread), N counts only the
+///   requests of the same [thread key](RecordedRequest::thread_key), so each conversation
+///   walks through the responses on its own.
 /// * A `POST /v1/responses` beyond the list gets HTTP 400 with body
 ///   `codexkit mock: no scenario response left for request #N` (codex does not retry a 400),
-///   and a failure is recorded.
+///   and a failure is recorded. With `per_thread`, both name the thread:
+///   `... for request #N of thread "<key>"`.
 /// * Any other method or path gets HTTP 404 and a failure is recorded.
 /// * A body that is not JSON is answered normally, and a failure is recorded.
 ///
 /// Every request is recorded before it is answered (before any `delay_ms`). The server stops
-/// when the value is dropped or [`shutdown`](Self::shutdown) is called; connections that are
-/// still open are then closed gracefully.
+/// when the value is dropped or [`shutdown`](Self::shutdown) is called; responses held open by
+/// `hang_after` then end (without `response.completed`).
 ///
 /// ```no_run
 /// # async fn demo() -> Result<(), codexkit_testkit::MockError> {
@@ -224,6 +273,8 @@ pub struct MockModel {
     addr: SocketAddr,
     shared: Arc<Shared>,
     task: Option<JoinHandle<()>>,
+    /// Set to `true` (and dropped) on shutdown, which ends the `hang_after` holds.
+    stop: watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for MockModel {
@@ -246,10 +297,12 @@ impl MockModel {
             .map_err(MockError::Bind)?;
         let addr = listener.local_addr().map_err(MockError::Bind)?;
         let (count, _) = watch::channel(0);
+        let (stop, stop_rx) = watch::channel(false);
         let shared = Arc::new(Shared {
             scenario,
             log: Mutex::new(Log::default()),
             count,
+            stop: stop_rx,
         });
         let router = Router::new()
             .fallback(handle)
@@ -264,6 +317,7 @@ impl MockModel {
             addr,
             shared,
             task: Some(task),
+            stop,
         })
     }
 
@@ -292,6 +346,18 @@ impl MockModel {
         self.shared.log().requests.clone()
     }
 
+    /// The requests (of any kind) whose [`thread_key`](RecordedRequest::thread_key) is
+    /// `thread_key`, in arrival order: one conversation's requests.
+    pub fn requests_for(&self, thread_key: &str) -> Vec<RecordedRequest> {
+        self.shared
+            .log()
+            .requests
+            .iter()
+            .filter(|r| r.thread_key() == Some(thread_key))
+            .cloned()
+            .collect()
+    }
+
     /// Only the `POST /v1/responses` requests, in arrival order.
     pub fn model_requests(&self) -> Vec<RecordedRequest> {
         self.shared
@@ -309,8 +375,17 @@ impl MockModel {
     }
 
     /// How many scenario responses have not been used yet.
+    ///
+    /// With [`Scenario::per_thread`](crate::Scenario#structfield.per_thread): the most that any
+    /// thread seen so far has left (0 once every thread seen has used the whole list), or the
+    /// whole list before the first model request.
     pub fn remaining_responses(&self) -> usize {
-        let used = self.shared.log().model_requests;
+        let log = self.shared.log();
+        let used = if self.shared.scenario.per_thread {
+            log.cursors.values().copied().min().unwrap_or(0)
+        } else {
+            log.model_requests
+        };
         self.shared.scenario.responses.len().saturating_sub(used)
     }
 
@@ -355,8 +430,10 @@ impl MockModel {
         }
     }
 
-    /// Stops the server and waits until it no longer accepts connections.
+    /// Stops the server and waits until it no longer accepts connections. Responses held
+    /// open by `hang_after` end.
     pub async fn shutdown(mut self) {
+        self.stop.send_replace(true);
         if let Some(task) = self.task.take() {
             task.abort();
             // The only possible error is the cancellation just requested.
@@ -367,6 +444,7 @@ impl MockModel {
 
 impl Drop for MockModel {
     fn drop(&mut self) {
+        self.stop.send_replace(true);
         if let Some(task) = self.task.take() {
             task.abort();
         }
@@ -382,7 +460,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let json: Option<Value> = serde_json::from_slice(&body).ok();
     let method = parts.method.as_str().to_owned();
     let path = parts.uri.path().to_owned();
-    let headers = parts
+    let headers: Vec<(String, String)> = parts
         .headers
         .iter()
         .map(|(name, value)| {
@@ -395,6 +473,10 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let is_model = parts.method == axum::http::Method::POST && path == RESPONSES_PATH;
     let last_output = json.as_ref().and_then(last_tool_output).unwrap_or_default();
     let json_missing = json.is_none();
+    let per_thread = shared.scenario.per_thread;
+    let thread_key = per_thread
+        .then(|| thread_key_of(&headers, json.as_ref()).map(str::to_owned))
+        .flatten();
 
     let (seq, model_number) = {
         let mut log = shared.log();
@@ -410,7 +492,13 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         });
         let model_number = if is_model {
             log.model_requests += 1;
-            Some(log.model_requests)
+            if per_thread {
+                let cursor = log.cursors.entry(thread_key.clone()).or_insert(0);
+                *cursor += 1;
+                Some(*cursor)
+            } else {
+                Some(log.model_requests)
+            }
         } else {
             log.failures.push(format!(
                 "request #{seq}: unexpected {method} {path} (only POST {RESPONSES_PATH} is served)"
@@ -439,29 +527,48 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     };
     let Some(response) = shared.scenario.responses.get(number - 1) else {
         let available = shared.scenario.responses.len();
+        let of_thread = if per_thread {
+            format!(" of {}", thread_label(thread_key.as_deref()))
+        } else {
+            String::new()
+        };
         shared.log().failures.push(format!(
-            "request #{seq} (POST {RESPONSES_PATH} #{number}): no scenario response left \
-             (the scenario has {available})"
+            "request #{seq} (POST {RESPONSES_PATH} #{number}{of_thread}): no scenario response \
+             left (the scenario has {available})"
         ));
         return (
             StatusCode::BAD_REQUEST,
-            format!("codexkit mock: no scenario response left for request #{number}"),
+            format!("codexkit mock: no scenario response left for request #{number}{of_thread}"),
         )
             .into_response();
     };
     if let Some(ms) = response.delay_ms {
         tokio::time::sleep(Duration::from_millis(ms)).await;
     }
-    answer(response, number, &last_output)
+    answer(response, number, &last_output, &shared.stop)
 }
 
-fn answer(response: &MockResponse, number: usize, last_output: &str) -> Response {
+fn answer(
+    response: &MockResponse,
+    number: usize,
+    last_output: &str,
+    stop: &watch::Receiver<bool>,
+) -> Response {
+    let limit = match (response.cut_after, response.hang_after) {
+        (_, Some(frames)) => Limit::HangAfter(frames, stop.clone()),
+        (Some(frames), None) => Limit::CutAfter(frames),
+        (None, None) => Limit::None,
+    };
     match &response.body {
-        ResponseBody::Output { items, usage } => sse_reply(
-            &sse::output_events(number, items, usage.as_ref(), last_output),
-            response.cut_after,
-        ),
-        ResponseBody::Sse { events } => sse_reply(events, response.cut_after),
+        ResponseBody::Output { items, usage } => {
+            let events = if response.stream {
+                sse::streamed_output_events(number, items, usage.as_ref(), last_output)
+            } else {
+                sse::output_events(number, items, usage.as_ref(), last_output)
+            };
+            sse_reply(&events, limit)
+        }
+        ResponseBody::Sse { events } => sse_reply(events, limit),
         ResponseBody::Http {
             status,
             body,
@@ -491,20 +598,44 @@ fn answer(response: &MockResponse, number: usize, last_output: &str) -> Response
     }
 }
 
-fn sse_reply(events: &[Value], cut_after: Option<usize>) -> Response {
-    let frames: Vec<String> = events
-        .iter()
-        .take(cut_after.unwrap_or(usize::MAX))
-        .map(sse::encode_event)
-        .collect();
-    let stream = futures_util::stream::iter(frames.into_iter().map(Ok::<_, Infallible>));
+/// How much of an SSE reply is sent.
+enum Limit {
+    /// Every frame.
+    None,
+    /// The first N frames, then the end of the stream.
+    CutAfter(usize),
+    /// The first N frames, then nothing until the client goes away or the mock stops.
+    HangAfter(usize, watch::Receiver<bool>),
+}
+
+fn sse_reply(events: &[Value], limit: Limit) -> Response {
+    let take = match &limit {
+        Limit::None => usize::MAX,
+        Limit::CutAfter(frames) | Limit::HangAfter(frames, _) => *frames,
+    };
+    let frames: Vec<String> = events.iter().take(take).map(sse::encode_event).collect();
+    let head = futures_util::stream::iter(frames.into_iter().map(Ok::<_, Infallible>));
+    let body = match limit {
+        Limit::HangAfter(_, mut stop) => {
+            // Ends when the mock sets `stop` or drops its sender; when the client goes away,
+            // hyper drops the body and this future with it.
+            let hold = async move {
+                // An error only means the sender is gone: the mock stopped either way.
+                let _ = stop.wait_for(|stopped| *stopped).await;
+            };
+            let tail = futures_util::stream::once(hold)
+                .filter_map(|()| std::future::ready(None::<Result<String, Infallible>>));
+            Body::from_stream(head.chain(tail))
+        }
+        Limit::None | Limit::CutAfter(_) => Body::from_stream(head),
+    };
     (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, sse::CONTENT_TYPE),
             (header::CACHE_CONTROL, "no-cache"),
         ],
-        Body::from_stream(stream),
+        body,
     )
         .into_response()
 }

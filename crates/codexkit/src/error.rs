@@ -101,6 +101,35 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// The connection to the app-server closed (it exited, or the socket or pipe closed); every
+    /// pending request and open stream fails with this.
+    #[error("the codex app-server connection closed ({}){}", exit_description(*code, *signal), stderr_suffix(stderr_tail))]
+    ConnectionClosed {
+        /// The app-server's exit code, when it was a child that exited.
+        code: Option<i32>,
+        /// The signal that ended it, on Unix.
+        signal: Option<i32>,
+        /// The last part of its stderr (or why the socket closed), secrets redacted.
+        stderr_tail: String,
+    },
+    /// The app-server answered a request with an error.
+    #[error("{method} failed: {message} (code {code})")]
+    Rpc {
+        /// The request method.
+        method: String,
+        /// The JSON-RPC error code.
+        code: i64,
+        /// The server's message.
+        message: String,
+    },
+    /// The operation is not available on this transport.
+    #[error("{operation} is not supported by the {transport} transport")]
+    Unsupported {
+        /// What was asked.
+        operation: &'static str,
+        /// The transport in use.
+        transport: &'static str,
+    },
     /// A file operation failed.
     #[error("{action} {}: {source}", path.display())]
     Io {
@@ -143,11 +172,14 @@ impl Error {
     }
 }
 
+/// The app-server's "overloaded, try again" error code.
+pub(crate) const OVERLOADED: i64 = -32001;
+
 fn exit_description(code: Option<i32>, signal: Option<i32>) -> String {
     match (code, signal) {
         (Some(code), _) => format!("exit code {code}"),
         (None, Some(signal)) => format!("killed by signal {signal}"),
-        (None, None) => "unknown status".to_owned(),
+            (None, None) => "no exit status".to_owned(),
     }
 }
 

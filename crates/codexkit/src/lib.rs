@@ -40,6 +40,8 @@
 //! For live output use [`Thread::run_streamed`], which returns an [`EventStream`] of
 //! [`protocol::ThreadEvent`]s; dropping it cancels the turn.
 
+mod app_server;
+pub mod approvals;
 pub mod binary;
 pub mod config;
 mod error;
@@ -47,14 +49,16 @@ mod exec;
 pub mod install;
 pub mod options;
 pub mod redact;
+mod stream;
 mod thread;
 
 pub use codexkit_protocol as protocol;
 pub use config::{ConfigOverride, ConfigValue};
 pub use error::{Error, Result};
-pub use exec::EventStream;
+pub use app_server::{AppServerClient, ListeningAppServer};
+pub use stream::EventStream;
 pub use options::{
-    CodexOptions, Input, ReasoningEffort, SandboxMode, SecretString, ThreadOptions, TurnOptions,
-    WebSearchMode,
+    ApprovalMode, CodexOptions, Input, ReasoningEffort, RemoteAppServer, SandboxMode,
+    SecretString, ThreadOptions, Transport, TurnOptions, WebSearchMode,
 };
 pub use thread::{Codex, Thread, TurnResult};

@@ -11,6 +11,8 @@ use std::time::Duration;
 pub const DEFAULT_MAX_LINE_BYTES: usize = 256 * 1024 * 1024;
 /// Default amount of stderr kept for error messages.
 pub const DEFAULT_STDERR_TAIL_BYTES: usize = 64 * 1024;
+/// Default deadline for one app-server request.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default time codex gets to exit after it closed stdout, before it is killed.
 pub const DEFAULT_EXIT_GRACE: Duration = Duration::from_secs(5);
 
@@ -78,6 +80,63 @@ pub struct CodexOptions {
     pub stderr_tail_bytes: usize,
     /// How long codex gets to exit after closing its output before it is killed.
     pub exit_grace: Duration,
+    /// How turns reach codex.
+    pub transport: Transport,
+    /// Opt in to codex's experimental app-server API (needed for dynamic tools).
+    pub experimental_api: bool,
+    /// Deadline for one app-server request.
+    pub request_timeout: Duration,
+}
+
+/// How codexkit talks to codex.
+#[non_exhaustive]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Transport {
+    /// One `codex exec --json` process per turn (the default).
+    #[default]
+    Exec,
+    /// One `codex app-server` process over stdio, shared by every thread of the client:
+    /// streaming deltas, approvals, interrupt and steer.
+    AppServer,
+    /// An app-server already running elsewhere, reached over WebSocket.
+    Remote(RemoteAppServer),
+}
+
+impl Transport {
+    /// A short name for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Exec => "exec",
+            Self::AppServer => "app-server",
+            Self::Remote(_) => "remote app-server",
+        }
+    }
+}
+
+/// Where a remote app-server listens and how to authenticate.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteAppServer {
+    /// `ws://host:port` (or `wss://`).
+    pub url: String,
+    /// Bearer token for servers started with `--ws-auth capability-token`.
+    pub token: Option<SecretString>,
+}
+
+impl RemoteAppServer {
+    /// A server at `url`, without authentication.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            token: None,
+        }
+    }
+
+    /// Sends `Authorization: Bearer <token>`.
+    pub fn with_token(mut self, token: impl Into<SecretString>) -> Self {
+        self.token = Some(token.into());
+        self
+    }
 }
 
 impl Default for CodexOptions {
@@ -92,6 +151,9 @@ impl Default for CodexOptions {
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             stderr_tail_bytes: DEFAULT_STDERR_TAIL_BYTES,
             exit_grace: DEFAULT_EXIT_GRACE,
+            transport: Transport::Exec,
+            experimental_api: false,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
         }
     }
 }
@@ -131,6 +193,24 @@ impl CodexOptions {
     pub fn with_config(mut self, key: &str, value: impl Into<ConfigValue>) -> Result<Self> {
         self.config.push(ConfigOverride::new(key, value)?);
         Ok(self)
+    }
+
+    /// Chooses the transport.
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// Opts in to codex's experimental app-server API.
+    pub fn with_experimental_api(mut self, enabled: bool) -> Self {
+        self.experimental_api = enabled;
+        self
+    }
+
+    /// Sets the deadline for one app-server request.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
     }
 
     /// Sets the longest accepted output line.
@@ -264,6 +344,49 @@ pub struct ThreadOptions {
     pub ephemeral: bool,
     /// More `-c` overrides, after the process-wide ones.
     pub config: Vec<ConfigOverride>,
+    /// When codex asks before acting (app-server; exec always runs with `never`).
+    pub approval_mode: Option<ApprovalMode>,
+    /// Who answers approval requests, and their deadline (app-server). Declines by default.
+    pub approver: crate::approvals::Approver,
+}
+
+/// When codex asks for approval (codex's `approval_policy`).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApprovalMode {
+    /// Never ask; what the sandbox forbids fails.
+    Never,
+    /// The model asks when it wants to leave the sandbox.
+    OnRequest,
+    /// Ask before anything not known to be safe.
+    Untrusted,
+}
+
+impl ApprovalMode {
+    /// The name codex uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Never => "never",
+            Self::OnRequest => "on-request",
+            Self::Untrusted => "untrusted",
+        }
+    }
+}
+
+impl std::str::FromStr for ApprovalMode {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "never" => Ok(Self::Never),
+            "on-request" => Ok(Self::OnRequest),
+            "untrusted" => Ok(Self::Untrusted),
+            other => Err(Error::invalid(
+                "approval mode",
+                format!("{other:?}; expected never, on-request or untrusted"),
+            )),
+        }
+    }
 }
 
 impl ThreadOptions {
@@ -333,6 +456,18 @@ impl ThreadOptions {
         Ok(self)
     }
 
+    /// Sets when codex asks for approval (app-server).
+    pub fn with_approval_mode(mut self, mode: ApprovalMode) -> Self {
+        self.approval_mode = Some(mode);
+        self
+    }
+
+    /// Sets who answers approval requests (app-server).
+    pub fn with_approver(mut self, approver: crate::approvals::Approver) -> Self {
+        self.approver = approver;
+        self
+    }
+
     /// Adds an already-built override.
     pub fn with_config_override(mut self, config: ConfigOverride) -> Self {
         self.config.push(config);
@@ -346,9 +481,26 @@ impl ThreadOptions {
 pub struct TurnOptions {
     /// A JSON Schema the final answer must follow (`--output-schema`).
     pub output_schema: Option<serde_json::Value>,
+    /// The whole turn must end within this time; then it is interrupted (app-server) or
+    /// killed (exec) and the stream ends with [`Error::DeadlineExceeded`].
+    pub timeout: Option<Duration>,
+    /// Longest time without any event; same consequence as `timeout`.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl TurnOptions {
+    /// Ends the turn when it runs longer than this.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Ends the turn after this long without an event.
+    pub fn with_idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
+    }
+
     /// Asks for a final answer following this JSON Schema.
     pub fn with_output_schema(mut self, schema: serde_json::Value) -> Self {
         self.output_schema = Some(schema);

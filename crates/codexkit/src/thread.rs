@@ -1,8 +1,10 @@
 //! The `Codex` client and its threads.
 
 use crate::binary::{self, CodexBinary, DiscoveryOptions};
-use crate::exec::{self, EventStream, ExecRun, argv};
-use crate::options::{CodexOptions, Input, ThreadOptions, TurnOptions};
+use crate::app_server::{self, AppServerClient, connection::Connection};
+use crate::exec::{self, ExecRun, argv};
+use crate::options::{CodexOptions, Input, ThreadOptions, Transport, TurnOptions};
+use crate::stream::{EventObserver, EventStream};
 use crate::redact::Redactor;
 use crate::{Error, Result};
 use codexkit_protocol::{ItemDetails, ThreadEvent, ThreadId, ThreadItem, Usage};
@@ -19,6 +21,8 @@ pub struct Codex {
     binary: CodexBinary,
     options: Arc<CodexOptions>,
     version_checked: Arc<AtomicBool>,
+    /// The shared app-server connection, started on first use and replaced if it closed.
+    app_server: Arc<tokio::sync::Mutex<Option<Arc<Connection>>>>,
 }
 
 impl Codex {
@@ -39,12 +43,44 @@ impl Codex {
             binary,
             options: Arc::new(options),
             version_checked: Arc::new(AtomicBool::new(false)),
+            app_server: Arc::new(tokio::sync::Mutex::new(None)),
         }
     }
 
     /// The binary this client runs.
     pub fn binary(&self) -> &CodexBinary {
         &self.binary
+    }
+
+    /// The app-server connection of this client (started on first use), for requests beyond
+    /// threads and turns. Fails on the exec transport.
+    pub async fn app_server(&self) -> Result<AppServerClient> {
+        Ok(AppServerClient {
+            connection: self.connection().await?,
+        })
+    }
+
+    pub(crate) async fn connection(&self) -> Result<Arc<Connection>> {
+        let mut slot = self.app_server.lock().await;
+        if let Some(connection) = slot.as_ref().filter(|c| !c.is_closed()) {
+            return Ok(Arc::clone(connection));
+        }
+        let connection = match &self.options.transport {
+            Transport::Exec => {
+                return Err(Error::Unsupported {
+                    operation: "the app-server API",
+                    transport: "exec",
+                });
+            }
+            Transport::AppServer => {
+                warn_if_unpinned(&self.binary, &self.version_checked);
+                app_server::connect_stdio(&self.binary.path, &self.options).await?
+            }
+            Transport::Remote(remote) => app_server::ws::connect(remote, &self.options).await?,
+        };
+        let connection = Arc::new(connection);
+        *slot = Some(Arc::clone(&connection));
+        Ok(connection)
     }
 
     /// A new thread; it gets its id from codex when its first turn starts.
@@ -133,8 +169,15 @@ impl Thread {
             // codex would read an empty stdin and stop with "No prompt provided".
             return Err(Error::invalid("prompt", "is empty"));
         }
-        let codex_options = &self.codex.options;
         argv::check_paths(&self.options, &input.images)?;
+        let observer = self.observer();
+        if self.codex.options.transport != Transport::Exec {
+            let connection = self.codex.connection().await?;
+            let thread_id = app_server::ensure_thread(&connection, self.id(), &self.options).await?;
+            self.lock().id = Some(ThreadId::new(thread_id.as_str()));
+            return app_server::start_turn(connection, thread_id, &input, &options, observer).await;
+        }
+        let codex_options = &self.codex.options;
         let schema_file = options
             .output_schema
             .as_ref()
@@ -155,17 +198,8 @@ impl Thread {
         if let Some(key) = &codex_options.api_key {
             redactor.add(key.expose());
         }
-        let state = Arc::clone(&self.state);
-        let observer = Arc::new(move |event: &ThreadEvent| {
-            let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
-            match event {
-                ThreadEvent::ThreadStarted(started) => state.id = Some(started.thread_id.clone()),
-                ThreadEvent::TurnCompleted(done) => state.last_usage = Some(done.usage.clone()),
-                _ => {}
-            }
-        });
         warn_if_unpinned(&self.codex.binary, &self.codex.version_checked);
-        exec::start(ExecRun {
+        let turn = exec::start(ExecRun {
             program: self.codex.binary.path.clone(),
             args,
             env,
@@ -176,9 +210,32 @@ impl Thread {
             exit_grace: codex_options.exit_grace,
             redactor,
             keep_alive: schema_file.into_iter().collect(),
-            observer: Some(observer),
         })
-        .await
+        .await?;
+        Ok(EventStream::exec(
+            turn,
+            observer,
+            options.timeout,
+            options.idle_timeout,
+        ))
+    }
+
+    /// Keeps the thread id and last usage up to date as events pass.
+    fn observer(&self) -> EventObserver {
+        let state = Arc::clone(&self.state);
+        Arc::new(move |event: &ThreadEvent| {
+            let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+            match event {
+                ThreadEvent::ThreadStarted(started) => state.id = Some(started.thread_id.clone()),
+                ThreadEvent::TurnCompleted(done) => state.last_usage = Some(done.usage.clone()),
+                ThreadEvent::TurnInterrupted(interrupted) => {
+                    if let Some(usage) = &interrupted.usage {
+                        state.last_usage = Some(usage.clone());
+                    }
+                }
+                _ => {}
+            }
+        })
     }
 }
 

@@ -6,7 +6,9 @@ mod codex_e2e;
 #[cfg(unix)]
 mod fake;
 mod hermetic;
+mod hold;
 mod http;
+mod per_thread;
 mod scenario;
 mod server;
 mod sse;

@@ -340,3 +340,119 @@ fn last_tool_output_rules() {
     // No tool output at all.
     assert_eq!(last_tool_output(&body_with_outputs(vec![])), None);
 }
+
+#[test]
+fn parses_per_thread_hang_after_and_stream() {
+    let scenario = parse(
+        r#"{"per_thread": true, "responses": [
+            {"output": [{"message": "hi"}], "stream": true, "hang_after": 4},
+            {"sse": [{"type": "response.created"}], "hang_after": 1},
+            {"output": [{"message": "plain"}], "stream": false}
+        ]}"#,
+    )
+    .unwrap();
+    let expected = Scenario::new()
+        .per_thread(true)
+        .response(MockResponse::message("hi").streamed().hang_after(4))
+        .response(MockResponse::sse([json!({"type": "response.created"})]).hang_after(1))
+        .response(MockResponse::message("plain"));
+    assert_eq!(scenario, expected);
+    assert!(scenario.per_thread);
+    assert!(scenario.responses[0].stream);
+    assert_eq!(scenario.responses[0].hang_after, Some(4));
+    assert!(!parse(r#"{"responses": []}"#).unwrap().per_thread);
+    assert!(
+        !parse(r#"{"per_thread": false, "responses": []}"#)
+            .unwrap()
+            .per_thread
+    );
+
+    // Round trip; defaults are left out of the JSON form.
+    let value = scenario.to_value();
+    assert_eq!(value["per_thread"], json!(true));
+    assert_eq!(value["responses"][0]["stream"], json!(true));
+    assert_eq!(value["responses"][0]["hang_after"], json!(4));
+    assert_eq!(value["responses"][2].get("stream"), None);
+    assert_eq!(Scenario::from_value(&value).unwrap(), scenario);
+    assert_eq!(Scenario::new().to_value().get("per_thread"), None);
+}
+
+#[test]
+fn new_keys_are_validated() {
+    for (text, needle) in [
+        (
+            r#"{"responses": [{"output": [], "cut_after": 1, "hang_after": 2}]}"#,
+            "responses[0]: keys `cut_after` and `hang_after` cannot be combined",
+        ),
+        (
+            r#"{"responses": [{"status": 500, "hang_after": 1}]}"#,
+            "key `hang_after` does not apply to a `status` response",
+        ),
+        (
+            r#"{"responses": [{"status": 500, "stream": true}]}"#,
+            "key `stream` does not apply to a `status` response",
+        ),
+        (
+            r#"{"responses": [{"sse": [], "stream": true}]}"#,
+            "key `stream` does not apply to a `sse` response",
+        ),
+        (
+            r#"{"responses": [{"output": [], "stream": "yes"}]}"#,
+            "responses[0].stream: expected a boolean",
+        ),
+        (
+            r#"{"responses": [{"output": [], "hang_after": -1}]}"#,
+            "responses[0].hang_after: expected a non-negative integer",
+        ),
+        (
+            r#"{"per_thread": 1, "responses": []}"#,
+            "per_thread: expected a boolean",
+        ),
+    ] {
+        let err = parse(text).unwrap_err();
+        assert!(
+            err.to_string().contains(needle),
+            "{text}: expected {needle:?} in {err}"
+        );
+    }
+    let err = parse(r#"{"per_thraed": true, "responses": []}"#).unwrap_err();
+    assert!(
+        matches!(&err, ScenarioError::UnknownKey { key, .. } if key == "per_thraed"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn validate_rejects_bad_new_builder_values() {
+    let both = Scenario::new().response(MockResponse::message("x").cut_after(1).hang_after(2));
+    let err = both.validate().unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("responses[0]: keys `cut_after` and `hang_after` cannot be combined"),
+        "{err}"
+    );
+    let hang_http = Scenario::new().response(MockResponse::http_error(500, "").hang_after(1));
+    assert!(
+        hang_http
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("responses[0].hang_after"),
+    );
+    let stream_sse = Scenario::new().response(MockResponse::sse([]).streamed());
+    assert!(
+        stream_sse
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("responses[0].stream"),
+    );
+    assert!(
+        Scenario::new()
+            .per_thread(true)
+            .response(MockResponse::message("ok").streamed().hang_after(3))
+            .response(MockResponse::sse([]).hang_after(0))
+            .validate()
+            .is_ok()
+    );
+}

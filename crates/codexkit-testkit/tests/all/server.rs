@@ -422,3 +422,14 @@ async fn from_file_starts_a_server() {
     let response = post_responses(mock.addr(), &user_body("a")).await;
     assert_eq!(message_texts(&parse_frames(&response.text())), vec!["file"]);
 }
+
+#[tokio::test]
+async fn hang_after_with_cut_after_is_rejected_at_start() {
+    let err = MockModel::start(
+        Scenario::new().response(MockResponse::message("x").hang_after(1).cut_after(1)),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, MockError::Scenario(_)), "{err:?}");
+    assert!(err.to_string().contains("cannot be combined"), "{err}");
+}

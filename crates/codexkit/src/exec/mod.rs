@@ -1,7 +1,7 @@
 //! The exec transport: one `codex exec --json` child process per turn.
 //!
 //! Flow: options → argv/env ([`argv`]) → child process ([`process`]) → line reader ([`lines`])
-//! → wire events (`codexkit_protocol::decode_event`) → the turn's [`EventStream`].
+//! → wire events (`codexkit_protocol::decode_event`) → the turn's `EventStream`.
 
 pub(crate) mod argv;
 pub(crate) mod lines;
@@ -11,15 +11,12 @@ pub(crate) mod stderr;
 use crate::redact::Redactor;
 use crate::{Error, Result};
 use codexkit_protocol::{ThreadEvent, Warning, decode_event};
-use futures_core::Stream;
 use lines::{LineError, LineReader};
 use process::{GroupGuard, Launch};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+
 use std::time::Duration;
 use stderr::StderrTail;
 use tokio::io::{AsyncWriteExt, BufReader};
@@ -32,9 +29,6 @@ const EVENT_BUFFER: usize = 256;
 const STDERR_SETTLE: Duration = Duration::from_secs(2);
 /// Longest excerpt of a bad line kept in a warning or error.
 const EXCERPT_CHARS: usize = 200;
-
-/// Sees each event before the consumer does.
-pub(crate) type EventObserver = Arc<dyn Fn(&ThreadEvent) + Send + Sync>;
 
 /// Everything needed to run one turn.
 pub(crate) struct ExecRun {
@@ -49,12 +43,10 @@ pub(crate) struct ExecRun {
     pub redactor: Redactor,
     /// Files that must live as long as the child (the output schema).
     pub keep_alive: Vec<tempfile::TempPath>,
-    /// Called with each event before the consumer sees it (thread bookkeeping).
-    pub observer: Option<EventObserver>,
 }
 
 /// Starts codex and returns the stream of its events.
-pub(crate) async fn start(run: ExecRun) -> Result<EventStream> {
+pub(crate) async fn start(run: ExecRun) -> Result<ExecTurn> {
     let launch = Launch {
         program: &run.program,
         args: &run.args,
@@ -66,50 +58,28 @@ pub(crate) async fn start(run: ExecRun) -> Result<EventStream> {
     let pid = guard.pid();
     let (tx, rx) = mpsc::channel(EVENT_BUFFER);
     let driver = tokio::spawn(drive(run, child, guard, tx));
-    Ok(EventStream {
+    Ok(ExecTurn {
         rx,
         pid,
         driver: Some(driver),
     })
 }
 
-/// The events of one turn, in order, ending after `turn.completed`/`turn.failed` or an error.
-///
-/// Dropping the stream cancels the turn: codex and every process it started are killed and
-/// reaped. [`EventStream::cancel`] does the same and waits until they are gone.
+/// The consumer's side of one exec turn.
 #[derive(Debug)]
-#[non_exhaustive]
-pub struct EventStream {
-    rx: mpsc::Receiver<Result<ThreadEvent>>,
-    pid: Option<u32>,
-    driver: Option<tokio::task::JoinHandle<()>>,
+pub(crate) struct ExecTurn {
+    pub(crate) rx: mpsc::Receiver<Result<ThreadEvent>>,
+    pub(crate) pid: Option<u32>,
+    pub(crate) driver: Option<tokio::task::JoinHandle<()>>,
 }
 
-impl EventStream {
-    /// The next event, `None` when the turn is over.
-    pub async fn next(&mut self) -> Option<Result<ThreadEvent>> {
-        self.rx.recv().await
-    }
-
-    /// The codex process id, for diagnostics.
-    pub fn process_id(&self) -> Option<u32> {
-        self.pid
-    }
-
-    /// Stops the turn: kills codex and its process group and waits until they are reaped.
-    pub async fn cancel(mut self) {
+impl ExecTurn {
+    /// Kills codex and its process group and waits until they are reaped.
+    pub(crate) async fn cancel(&mut self) {
         self.rx.close();
         if let Some(driver) = self.driver.take() {
             let _ = driver.await;
         }
-    }
-}
-
-impl Stream for EventStream {
-    type Item = Result<ThreadEvent>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.rx.poll_recv(cx)
     }
 }
 
@@ -127,7 +97,6 @@ async fn drive(
         exit_grace,
         redactor,
         keep_alive,
-        observer,
         ..
     } = run;
 
@@ -188,9 +157,6 @@ async fn drive(
         };
         if event.is_terminal() {
             terminal_seen = true;
-        }
-        if let Some(observer) = &observer {
-            observer(&event);
         }
         if tx.send(Ok(event)).await.is_err() {
             tracing::debug!("event stream dropped; cancelling the turn");
@@ -283,12 +249,12 @@ fn excerpt(text: &str) -> String {
 }
 
 #[cfg(unix)]
-fn exit_signal(status: std::process::ExitStatus) -> Option<i32> {
+pub(crate) fn exit_signal(status: std::process::ExitStatus) -> Option<i32> {
     use std::os::unix::process::ExitStatusExt;
     status.signal()
 }
 
 #[cfg(not(unix))]
-fn exit_signal(_status: std::process::ExitStatus) -> Option<i32> {
+pub(crate) fn exit_signal(_status: std::process::ExitStatus) -> Option<i32> {
     None
 }

@@ -1,0 +1,474 @@
+//! One JSON-RPC connection to a codex app-server, shared by many threads and turns.
+//!
+//! A single router task reads every message: responses complete pending requests by id,
+//! notifications go to the turn of the thread they name, and server→client requests
+//! (approvals, tool calls) are answered on tasks of their own so reading never waits.
+
+use super::queue::QueueSender;
+use crate::approvals::{self, ApprovalKind, ApprovalRequest, Approver, Settlement};
+use crate::{Error, Result};
+use super::shim::{ServerNotification, TurnNormalizer};
+use codexkit_protocol::{ApprovalEvent, ThreadEvent};
+use serde_json::{Value, json};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// What the transport-specific pump hands the router.
+#[derive(Debug)]
+pub(crate) enum Inbound {
+    /// One JSON-RPC message.
+    Message(String),
+    /// The link is gone, and why.
+    Closed(ClosedInfo),
+}
+
+/// How a link ended.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ClosedInfo {
+    pub code: Option<i32>,
+    pub signal: Option<i32>,
+    pub detail: String,
+}
+
+impl ClosedInfo {
+    pub(crate) fn to_error(&self) -> Error {
+        Error::ConnectionClosed {
+            code: self.code,
+            signal: self.signal,
+            stderr_tail: self.detail.clone(),
+        }
+    }
+}
+
+/// Attempts for a request the server refused as overloaded.
+const OVERLOAD_ATTEMPTS: u32 = 5;
+
+/// The turn currently running on a thread.
+struct TurnSink {
+    queue: QueueSender,
+    normalizer: TurnNormalizer,
+    turn_id: Option<String>,
+}
+
+/// Per-thread routing state.
+struct ThreadRoute {
+    approver: Approver,
+    turn: Option<TurnSink>,
+}
+
+struct Shared {
+    outgoing: mpsc::UnboundedSender<String>,
+    next_id: AtomicI64,
+    pending: Mutex<HashMap<i64, (String, oneshot::Sender<Result<Value>>)>>,
+    routes: Mutex<HashMap<String, ThreadRoute>>,
+    loaded_threads: Mutex<HashSet<String>>,
+    closed: Mutex<Option<ClosedInfo>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A live connection. Cheap to share behind an `Arc`; dropping the last one ends the link.
+pub(crate) struct Connection {
+    shared: Arc<Shared>,
+    /// Keeps the child process (if this connection spawned one) alive, and kills it on drop.
+    _link_guard: Box<dyn Send + Sync>,
+    /// Default deadline for a request.
+    pub(crate) request_timeout: Duration,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("closed", &self.is_closed())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Connection {
+    /// Starts the router over a link: `inbound` from the link's reader, `outgoing` to its
+    /// writer.
+    pub(crate) fn start(
+        inbound: mpsc::Receiver<Inbound>,
+        outgoing: mpsc::UnboundedSender<String>,
+        link_guard: Box<dyn Send + Sync>,
+        request_timeout: Duration,
+    ) -> Self {
+        let shared = Arc::new(Shared {
+            outgoing,
+            next_id: AtomicI64::new(0),
+            pending: Mutex::new(HashMap::new()),
+            routes: Mutex::new(HashMap::new()),
+            loaded_threads: Mutex::new(HashSet::new()),
+            closed: Mutex::new(None),
+        });
+        tokio::spawn(route(Arc::clone(&shared), inbound));
+        Self {
+            shared,
+            _link_guard: link_guard,
+            request_timeout,
+        }
+    }
+
+    /// Whether the link is gone.
+    pub(crate) fn is_closed(&self) -> bool {
+        lock(&self.shared.closed).is_some()
+    }
+
+    fn closed_error(&self) -> Option<Error> {
+        lock(&self.shared.closed).as_ref().map(ClosedInfo::to_error)
+    }
+
+    /// Sends a request and waits for its result, retrying "overloaded" refusals with jittered
+    /// backoff. Every wait has the connection's request deadline.
+    pub(crate) async fn request(&self, method: &str, params: Value) -> Result<Value> {
+        self.request_with_timeout(method, params, self.request_timeout)
+            .await
+    }
+
+    /// [`Connection::request`] with an explicit deadline per attempt.
+    pub(crate) async fn request_with_timeout(
+        &self,
+        method: &str,
+        params: Value,
+        timeout: Duration,
+    ) -> Result<Value> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.request_once(method, params.clone(), timeout).await {
+                Err(Error::Rpc { code, .. })
+                    if code == crate::error::OVERLOADED && attempt < OVERLOAD_ATTEMPTS =>
+                {
+                    let delay = backoff(attempt);
+                    tracing::debug!(method, attempt, ?delay, "app-server overloaded; retrying");
+                    tokio::time::sleep(delay).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn request_once(&self, method: &str, params: Value, timeout: Duration) -> Result<Value> {
+        if let Some(error) = self.closed_error() {
+            return Err(error);
+        }
+        let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
+        let (tx, rx) = oneshot::channel();
+        lock(&self.shared.pending).insert(id, (method.to_owned(), tx));
+        let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        if self.shared.outgoing.send(message.to_string()).is_err() {
+            lock(&self.shared.pending).remove(&id);
+            return Err(self.closed_error().unwrap_or_else(|| ClosedInfo::default().to_error()));
+        }
+        // The link may have closed between the check above and registering: the router fails
+        // everything pending when it closes, so the wait below ends either way.
+        if let Some(error) = self.closed_error() {
+            lock(&self.shared.pending).remove(&id);
+            return Err(error);
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(result)) => result,
+            Ok(Err(_)) => Err(self.closed_error().unwrap_or_else(|| ClosedInfo::default().to_error())),
+            Err(_) => {
+                lock(&self.shared.pending).remove(&id);
+                Err(Error::DeadlineExceeded {
+                    deadline: "request",
+                    after: timeout,
+                })
+            }
+        }
+    }
+
+    /// Sends a notification (no answer expected).
+    pub(crate) fn notify(&self, method: &str) -> Result<()> {
+        let message = json!({"jsonrpc": "2.0", "method": method});
+        self.shared
+            .outgoing
+            .send(message.to_string())
+            .map_err(|_| self.closed_error().unwrap_or_else(|| ClosedInfo::default().to_error()))
+    }
+
+    /// Registers a thread so its approval requests use `approver`.
+    pub(crate) fn register_thread(&self, thread_id: &str, approver: Approver) {
+        let mut routes = lock(&self.shared.routes);
+        match routes.get_mut(thread_id) {
+            Some(route) => route.approver = approver,
+            None => {
+                routes.insert(
+                    thread_id.to_owned(),
+                    ThreadRoute {
+                        approver,
+                        turn: None,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Whether this connection has loaded the thread (started, resumed or forked it).
+    pub(crate) fn has_loaded(&self, thread_id: &str) -> bool {
+        lock(&self.shared.loaded_threads).contains(thread_id)
+    }
+
+    /// Records that the thread is loaded on this connection.
+    pub(crate) fn mark_loaded(&self, thread_id: &str) {
+        lock(&self.shared.loaded_threads).insert(thread_id.to_owned());
+    }
+
+    /// Routes the thread's notifications to a new turn. Fails when a turn is already running
+    /// on the thread or the connection is closed.
+    pub(crate) fn attach_turn(&self, thread_id: &str, queue: QueueSender) -> Result<()> {
+        if let Some(error) = self.closed_error() {
+            return Err(error);
+        }
+        let mut routes = lock(&self.shared.routes);
+        let route = routes.entry(thread_id.to_owned()).or_insert_with(|| ThreadRoute {
+            approver: Approver::default(),
+            turn: None,
+        });
+        if route.turn.as_ref().is_some_and(|t| !t.queue.is_finished()) {
+            return Err(Error::invalid(
+                "turn",
+                format!("thread {thread_id} already has a turn running; wait for it to end"),
+            ));
+        }
+        route.turn = Some(TurnSink {
+            queue,
+            normalizer: TurnNormalizer::new(),
+            turn_id: None,
+        });
+        Ok(())
+    }
+
+    /// Tells the router which turn id the thread's current turn has.
+    pub(crate) fn set_turn_id(&self, thread_id: &str, turn_id: &str) {
+        if let Some(turn) = lock(&self.shared.routes)
+            .get_mut(thread_id)
+            .and_then(|r| r.turn.as_mut())
+        {
+            turn.turn_id = Some(turn_id.to_owned());
+        }
+    }
+
+    /// Stops routing to the thread's current turn (after it ended or was abandoned).
+    pub(crate) fn detach_turn(&self, thread_id: &str) {
+        if let Some(route) = lock(&self.shared.routes).get_mut(thread_id) {
+            route.turn = None;
+        }
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let base = 100u64.saturating_mul(1 << attempt.min(6));
+    Duration::from_millis(base + jitter_ms(base / 2))
+}
+
+/// A little randomness without a random-number crate: the clock's nanoseconds.
+fn jitter_ms(max: u64) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::from(d.subsec_nanos()))
+        .unwrap_or(0);
+    if max == 0 { 0 } else { nanos % max }
+}
+
+/// The router: the only reader of the link.
+async fn route(shared: Arc<Shared>, mut inbound: mpsc::Receiver<Inbound>) {
+    let info = loop {
+        match inbound.recv().await {
+            Some(Inbound::Message(text)) => dispatch(&shared, &text),
+            Some(Inbound::Closed(info)) => break info,
+            None => break ClosedInfo::default(),
+        }
+    };
+    tracing::debug!(?info, "app-server connection closed");
+    *lock(&shared.closed) = Some(info.clone());
+    let pending: Vec<_> = lock(&shared.pending).drain().collect();
+    for (_, (_, tx)) in pending {
+        let _ = tx.send(Err(info.to_error()));
+    }
+    let mut routes = lock(&shared.routes);
+    for route in routes.values_mut() {
+        if let Some(turn) = route.turn.take() {
+            turn.queue.fail(info.to_error());
+        }
+    }
+}
+
+fn dispatch(shared: &Arc<Shared>, text: &str) {
+    let message: Value = match serde_json::from_str(text) {
+        Ok(Value::Object(map)) => Value::Object(map),
+        Ok(_) | Err(_) => {
+            tracing::warn!(excerpt = %text.chars().take(200).collect::<String>(), "app-server sent a line that is not a JSON object");
+            return;
+        }
+    };
+    let method = message.get("method").and_then(Value::as_str).map(str::to_owned);
+    let id = message.get("id").cloned();
+    match (method, id) {
+        (Some(method), Some(id)) => {
+            let params = message.get("params").cloned().unwrap_or(Value::Null);
+            answer_server_request(shared, id, method, params);
+        }
+        (Some(_), None) => route_notification(shared, message),
+        (None, Some(id)) => complete_request(shared, &id, &message),
+        (None, None) => tracing::warn!("app-server sent a message with neither id nor method"),
+    }
+}
+
+fn complete_request(shared: &Shared, id: &Value, message: &Value) {
+    let Some(id) = id.as_i64() else {
+        tracing::warn!(%id, "response to an id codexkit never used");
+        return;
+    };
+    let Some((method, tx)) = lock(&shared.pending).remove(&id) else {
+        tracing::debug!(id, "response after its request timed out");
+        return;
+    };
+    let result = match message.get("error") {
+        Some(error) => Err(Error::Rpc {
+            method,
+            code: error.get("code").and_then(Value::as_i64).unwrap_or(0),
+            message: error
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("no message")
+                .to_owned(),
+        }),
+        None => Ok(message.get("result").cloned().unwrap_or(Value::Null)),
+    };
+    let _ = tx.send(result);
+}
+
+fn route_notification(shared: &Shared, message: Value) {
+    let notification: ServerNotification = match serde_json::from_value(message) {
+        Ok(n) => n,
+        Err(error) => {
+            tracing::debug!(%error, "undecodable app-server notification");
+            return;
+        }
+    };
+    let Some(thread_id) = notification.thread_id().map(str::to_owned) else {
+        tracing::trace!(?notification, "app-server notification without a thread");
+        return;
+    };
+    let mut routes = lock(&shared.routes);
+    let Some(route) = routes.get_mut(&thread_id) else {
+        return;
+    };
+    let Some(turn) = route.turn.as_mut() else {
+        return;
+    };
+    if let (Some(expected), Some(got)) = (turn.turn_id.as_deref(), notification.turn_id()) {
+        if expected != got {
+            tracing::debug!(expected, got, "notification for another turn of the thread");
+            return;
+        }
+    }
+    let mut ended = false;
+    for event in turn.normalizer.on_notification(&notification) {
+        ended |= event.is_terminal();
+        turn.queue.push(event);
+    }
+    if ended {
+        route.turn = None;
+    }
+}
+
+/// Answers a server→client request. Approvals go to the thread's approver on a task of their
+/// own; anything codexkit does not handle is refused at once, never left pending.
+fn answer_server_request(shared: &Arc<Shared>, id: Value, method: String, params: Value) {
+    if let Some(kind) = ApprovalKind::from_method(&method) {
+        let thread_id = params
+            .get("threadId")
+            .or_else(|| params.get("conversationId"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        let (approver, queue) = {
+            let routes = lock(&shared.routes);
+            match thread_id.as_deref().and_then(|t| routes.get(t)) {
+                Some(route) => (
+                    route.approver.clone(),
+                    route.turn.as_ref().map(|t| t.queue.clone()),
+                ),
+                None => (Approver::default(), None),
+            }
+        };
+        let shared = Arc::clone(shared);
+        tokio::spawn(async move {
+            let audit = ApprovalEvent::requested(id.clone(), kind.as_str(), params.clone());
+            if let Some(queue) = &queue {
+                queue.push(ThreadEvent::ApprovalRequested(audit.clone()));
+            }
+            let request = ApprovalRequest::new(kind, &method, params.clone());
+            let settlement = approvals::settle(&approver, request).await;
+            let (decision, decided_by, message) = match &settlement {
+                Settlement::Decided { decision, deferred } => (
+                    decision.clone(),
+                    if *deferred { "deferred" } else { "handler" },
+                    None,
+                ),
+                Settlement::TimedOut { fallback } => (
+                    fallback.clone(),
+                    "timeout",
+                    Some(format!(
+                        "no decision within {:?}; sent the fallback",
+                        approver.timeout_for(kind)
+                    )),
+                ),
+                Settlement::Failed { fallback, message } => {
+                    (fallback.clone(), "fallback", Some(message.clone()))
+                }
+            };
+            let result = decision.to_result(&method, &params);
+            let reply = json!({"jsonrpc": "2.0", "id": id, "result": result});
+            if shared.outgoing.send(reply.to_string()).is_err() {
+                tracing::debug!("connection closed before the approval answer was sent");
+            }
+            let decided = audit.decided(decision.label(), decided_by, message.clone());
+            match &settlement {
+                Settlement::TimedOut { .. } => tracing::warn!(
+                    kind = kind.as_str(), message = message.as_deref().unwrap_or(""),
+                    "approval timed out"
+                ),
+                Settlement::Failed { .. } => tracing::warn!(
+                    kind = kind.as_str(), message = message.as_deref().unwrap_or(""),
+                    "approval handler failed"
+                ),
+                Settlement::Decided { .. } => tracing::debug!(kind = kind.as_str(), decided_by, "approval decided"),
+            }
+            if let Some(queue) = &queue {
+                match &settlement {
+                    Settlement::TimedOut { .. } => {
+                        queue.push(ThreadEvent::ApprovalTimedOut(decided.clone()));
+                    }
+                    Settlement::Failed { .. } => {
+                        queue.push(ThreadEvent::ApprovalFailed(decided.clone()));
+                    }
+                    Settlement::Decided { .. } => {}
+                }
+                queue.push(ThreadEvent::ApprovalResolved(decided));
+            }
+        });
+        return;
+    }
+    let reply = if method == "item/tool/call" {
+        let tool = params.get("tool").and_then(Value::as_str).unwrap_or("?");
+        json!({"jsonrpc": "2.0", "id": id, "result": {
+            "contentItems": [{"type": "inputText", "text": format!("no handler is registered for tool {tool}")}],
+            "success": false,
+        }})
+    } else {
+        tracing::debug!(method, "refusing a server request codexkit does not handle");
+        json!({"jsonrpc": "2.0", "id": id, "error": {
+            "code": -32601,
+            "message": format!("codexkit does not handle {method}"),
+        }})
+    };
+    let _ = shared.outgoing.send(reply.to_string());
+}
