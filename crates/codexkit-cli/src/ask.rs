@@ -19,7 +19,10 @@ pub fn terminal_approver() -> Arc<dyn ApprovalHandler> {
             };
             let answer = tokio::task::spawn_blocking(move || {
                 let mut stderr = std::io::stderr();
-                let _ = write!(stderr, "\nApprove: {what}? [y]es / [a]lways / [n]o / [c]ancel turn: ");
+                let _ = write!(
+                    stderr,
+                    "\nApprove: {what}? [y]es / [a]lways / [n]o / [c]ancel turn: "
+                );
                 let _ = stderr.flush();
                 let mut line = String::new();
                 match std::io::stdin().lock().read_line(&mut line) {

@@ -15,6 +15,8 @@ pub struct HumanRenderer {
     /// The latest agent message, held back until we know whether it is the final answer.
     pending_message: Option<String>,
     thread_id: Option<String>,
+    /// The agent message being streamed by deltas, if any.
+    streaming: Option<String>,
 }
 
 impl HumanRenderer {
@@ -30,6 +32,7 @@ impl HumanRenderer {
             spinner,
             pending_message: None,
             thread_id: None,
+            streaming: None,
         }
     }
 
@@ -59,6 +62,55 @@ impl HumanRenderer {
                 }
             }
             ThreadEvent::ItemCompleted(done) => self.item(&done.item),
+            ThreadEvent::AgentMessageDelta(delta) => {
+                self.flush_message();
+                let first = self.streaming.as_deref() != Some(delta.item_id.as_str());
+                self.streaming = Some(delta.item_id.to_string());
+                self.spinner.suspend(|| {
+                    use std::io::Write;
+                    let mut stdout = std::io::stdout();
+                    if first {
+                        let _ = write!(stdout, "• ");
+                    }
+                    let _ = write!(stdout, "{}", delta.delta);
+                    let _ = stdout.flush();
+                });
+            }
+            ThreadEvent::ApprovalRequested(request) => {
+                let what = request
+                    .params
+                    .get("command")
+                    .and_then(|c| c.as_str())
+                    .map(|c| format!("`{c}`"))
+                    .unwrap_or_else(|| request.kind.replace('_', " "));
+                self.spinner
+                    .set_message(format!("waiting for approval of {what}"));
+            }
+            ThreadEvent::ApprovalResolved(resolved) => {
+                let decision = resolved
+                    .decision
+                    .as_ref()
+                    .map(|d| d.to_string())
+                    .unwrap_or_default();
+                let by = resolved.decided_by.as_deref().unwrap_or("?");
+                self.err(&format!(
+                    "approval ({}): {} by {by}{}",
+                    resolved.kind.replace('_', " "),
+                    decision.trim_matches('"'),
+                    resolved
+                        .message
+                        .as_deref()
+                        .map(|m| format!(" — {m}"))
+                        .unwrap_or_default()
+                ));
+                self.spinner.set_message("codex is working…");
+            }
+            ThreadEvent::Lagged(lagged) => {
+                tracing::debug!(
+                    skipped = lagged.skipped,
+                    "display fell behind; skipped updates"
+                );
+            }
             ThreadEvent::Error(error) => self.err(&format!("codex: {}", error.message)),
             ThreadEvent::Warning(warning) => self.err(&format!("warning: {}", warning.message)),
             _ => {}
@@ -72,7 +124,13 @@ impl HumanRenderer {
         match &item.details {
             ItemDetails::AgentMessage(message) => {
                 self.flush_message();
-                self.pending_message = Some(message.text.clone());
+                if self.streaming.as_deref() == Some(item.id.as_str()) {
+                    // Already on screen, delta by delta.
+                    self.streaming = None;
+                    self.out("");
+                } else {
+                    self.pending_message = Some(message.text.clone());
+                }
             }
             ItemDetails::Reasoning(reasoning) => {
                 self.out(&format!("thinking: {}\n", reasoning.text.trim()));

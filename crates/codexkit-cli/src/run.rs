@@ -3,16 +3,16 @@
 use crate::exit;
 use crate::render::HumanRenderer;
 use clap::Args;
-use codexkit::protocol::{ThreadEvent, Usage};
 use codexkit::approvals::{AcceptAll, ApprovalHandler, Approver, DeclineAll};
+use codexkit::protocol::{ThreadEvent, Usage};
 use codexkit::{
     ApprovalMode, Codex, CodexOptions, ConfigOverride, Error, SandboxMode, ThreadOptions,
     Transport, TurnOptions,
 };
-use std::sync::Arc;
 use codexkit_testkit::{HermeticCodex, MockModel, MockResponse, OutputItem, Scenario};
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -87,7 +87,8 @@ pub struct RunArgs {
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(text).map_err(|e| format!("{text:?} is not a duration like 30s or 2m: {e}"))
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{text:?} is not a duration like 30s or 2m: {e}"))
 }
 
 /// Keeps the mock model and its CODEX_HOME alive for the run.
@@ -361,10 +362,21 @@ pub async fn models(args: ModelsArgs) -> u8 {
             if args.json {
                 println!("{list}");
             } else {
-                let models = list.get("data").and_then(|d| d.as_array()).cloned().unwrap_or_default();
+                let models = list
+                    .get("data")
+                    .and_then(|d| d.as_array())
+                    .cloned()
+                    .unwrap_or_default();
                 for model in models {
-                    let id = model.get("id").or_else(|| model.get("model")).and_then(|v| v.as_str()).unwrap_or("?");
-                    let name = model.get("displayName").and_then(|v| v.as_str()).unwrap_or("");
+                    let id = model
+                        .get("id")
+                        .or_else(|| model.get("model"))
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("?");
+                    let name = model
+                        .get("displayName")
+                        .and_then(|v| v.as_str())
+                        .unwrap_or("");
                     println!("{id}\t{name}");
                 }
             }

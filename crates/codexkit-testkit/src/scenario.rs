@@ -556,7 +556,8 @@ impl MockResponse {
 #[non_exhaustive]
 pub enum ResponseBody {
     /// `200 text/event-stream`: `response.created`, one `response.output_item.done` per
-    /// item, then `response.completed`.
+    /// item, then `response.completed`. With [`MockResponse::stream`], messages and reasoning
+    /// also get the `added`/`delta`/`done` events of the real API.
     Output {
         /// The output items, in order.
         items: Vec<OutputItem>,

@@ -111,7 +111,11 @@ impl ApprovalDecision {
             }}),
             "item/permissions/requestApproval" => match self {
                 Self::Accept | Self::AcceptForSession | Self::AcceptWithExecpolicyAmendment(_) => {
-                    let scope = if *self == Self::AcceptForSession { "session" } else { "turn" };
+                    let scope = if *self == Self::AcceptForSession {
+                        "session"
+                    } else {
+                        "turn"
+                    };
                     json!({
                         "permissions": params.get("permissions").cloned().unwrap_or_else(|| json!({})),
                         "scope": scope,
@@ -502,9 +506,13 @@ mod tests {
     fn decisions_render_per_method() {
         let p = json!({"permissions": {"network": {"enabled": true}}});
         let cmd = "item/commandExecution/requestApproval";
-        assert_eq!(ApprovalDecision::Accept.to_result(cmd, &p), json!({"decision": "accept"}));
         assert_eq!(
-            ApprovalDecision::AcceptWithExecpolicyAmendment(vec!["touch".into()]).to_result(cmd, &p),
+            ApprovalDecision::Accept.to_result(cmd, &p),
+            json!({"decision": "accept"})
+        );
+        assert_eq!(
+            ApprovalDecision::AcceptWithExecpolicyAmendment(vec!["touch".into()])
+                .to_result(cmd, &p),
             json!({"decision": {"acceptWithExecpolicyAmendment": {"execpolicy_amendment": ["touch"]}}})
         );
         assert_eq!(
@@ -538,10 +546,15 @@ mod tests {
         let fast = Approver::new(Arc::new(AcceptAll));
         assert!(matches!(
             settle(&fast, request()).await,
-            Settlement::Decided { decision: ApprovalDecision::Accept, deferred: false }
+            Settlement::Decided {
+                decision: ApprovalDecision::Accept,
+                deferred: false
+            }
         ));
 
-        let failing = Approver::new(approval_fn(|_| async { Err(ApprovalError::new("db down")) }));
+        let failing = Approver::new(approval_fn(|_| async {
+            Err(ApprovalError::new("db down"))
+        }));
         assert!(matches!(
             settle(&failing, request()).await,
             Settlement::Failed { fallback: ApprovalDecision::Decline, ref message } if message.contains("db down")
@@ -562,7 +575,9 @@ mod tests {
             .with_fallback(ApprovalDecision::Cancel);
         assert!(matches!(
             settle(&silent, request()).await,
-            Settlement::TimedOut { fallback: ApprovalDecision::Cancel }
+            Settlement::TimedOut {
+                fallback: ApprovalDecision::Cancel
+            }
         ));
     }
 
@@ -573,7 +588,9 @@ mod tests {
             let tx = tx.clone();
             async move {
                 let (handle, decision) = request.defer();
-                tx.send(handle).await.map_err(|_| ApprovalError::new("inbox closed"))?;
+                tx.send(handle)
+                    .await
+                    .map_err(|_| ApprovalError::new("inbox closed"))?;
                 decision.await
             }
         }));
@@ -586,7 +603,10 @@ mod tests {
         approver.await.unwrap();
         assert!(matches!(
             settled,
-            Settlement::Decided { decision: ApprovalDecision::Accept, deferred: true }
+            Settlement::Decided {
+                decision: ApprovalDecision::Accept,
+                deferred: true
+            }
         ));
     }
 }

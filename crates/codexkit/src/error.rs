@@ -179,7 +179,7 @@ fn exit_description(code: Option<i32>, signal: Option<i32>) -> String {
     match (code, signal) {
         (Some(code), _) => format!("exit code {code}"),
         (None, Some(signal)) => format!("killed by signal {signal}"),
-            (None, None) => "no exit status".to_owned(),
+        (None, None) => "no exit status".to_owned(),
     }
 }
 

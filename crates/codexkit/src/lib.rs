@@ -48,17 +48,19 @@ mod error;
 mod exec;
 pub mod install;
 pub mod options;
+mod pool;
 pub mod redact;
 mod stream;
 mod thread;
 
+pub use app_server::{AppServerClient, ListeningAppServer};
 pub use codexkit_protocol as protocol;
 pub use config::{ConfigOverride, ConfigValue};
 pub use error::{Error, Result};
-pub use app_server::{AppServerClient, ListeningAppServer};
-pub use stream::EventStream;
 pub use options::{
-    ApprovalMode, CodexOptions, Input, ReasoningEffort, RemoteAppServer, SandboxMode,
-    SecretString, ThreadOptions, Transport, TurnOptions, WebSearchMode,
+    ApprovalMode, CodexOptions, Input, ReasoningEffort, RemoteAppServer, SandboxMode, SecretString,
+    ThreadOptions, Transport, TurnOptions, WebSearchMode,
 };
-pub use thread::{Codex, Thread, TurnResult};
+pub use pool::CodexPool;
+pub use stream::EventStream;
+pub use thread::{Codex, Thread, TurnResult, TurnStatus};

@@ -76,7 +76,8 @@ impl Deadlines {
             (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
             (a, b) => a.or(b),
         };
-        self.timer = next.map(|(at, name, length)| (Box::pin(tokio::time::sleep_until(at)), name, length));
+        self.timer =
+            next.map(|(at, name, length)| (Box::pin(tokio::time::sleep_until(at)), name, length));
     }
 
     fn poll_expired(&mut self, cx: &mut Context<'_>) -> Option<Error> {

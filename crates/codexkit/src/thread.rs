@@ -1,11 +1,11 @@
 //! The `Codex` client and its threads.
 
-use crate::binary::{self, CodexBinary, DiscoveryOptions};
 use crate::app_server::{self, AppServerClient, connection::Connection};
+use crate::binary::{self, CodexBinary, DiscoveryOptions};
 use crate::exec::{self, ExecRun, argv};
 use crate::options::{CodexOptions, Input, ThreadOptions, Transport, TurnOptions};
-use crate::stream::{EventObserver, EventStream};
 use crate::redact::Redactor;
+use crate::stream::{EventObserver, EventStream};
 use crate::{Error, Result};
 use codexkit_protocol::{ItemDetails, ThreadEvent, ThreadId, ThreadItem, Usage};
 use std::io::Write;
@@ -18,7 +18,8 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Codex {
-    binary: CodexBinary,
+    /// `None` for a remote app-server, which needs no local binary.
+    binary: Option<CodexBinary>,
     options: Arc<CodexOptions>,
     version_checked: Arc<AtomicBool>,
     /// The shared app-server connection, started on first use and replaced if it closed.
@@ -26,9 +27,13 @@ pub struct Codex {
 }
 
 impl Codex {
-    /// Finds the codex binary (see [`binary::discover`]) and checks the options.
+    /// Finds the codex binary (see [`binary::discover`]) and checks the options. A client for
+    /// a remote app-server ([`Transport::Remote`]) needs no local binary.
     pub fn new(options: CodexOptions) -> Result<Self> {
         options.validate()?;
+        if matches!(options.transport, Transport::Remote(_)) {
+            return Ok(Self::build(None, options));
+        }
         let binary = binary::discover(&DiscoveryOptions {
             explicit_path: options.codex_path.clone(),
             ..DiscoveryOptions::default()
@@ -39,6 +44,10 @@ impl Codex {
 
     /// Uses a binary found or installed by the caller.
     pub fn with_binary(binary: CodexBinary, options: CodexOptions) -> Self {
+        Self::build(Some(binary), options)
+    }
+
+    fn build(binary: Option<CodexBinary>, options: CodexOptions) -> Self {
         Self {
             binary,
             options: Arc::new(options),
@@ -47,9 +56,15 @@ impl Codex {
         }
     }
 
-    /// The binary this client runs.
-    pub fn binary(&self) -> &CodexBinary {
-        &self.binary
+    /// The binary this client runs (`None` for a remote app-server).
+    pub fn binary(&self) -> Option<&CodexBinary> {
+        self.binary.as_ref()
+    }
+
+    fn local_binary(&self) -> Result<&CodexBinary> {
+        self.binary.as_ref().ok_or_else(|| Error::BinaryNotFound {
+            attempts: Vec::new(),
+        })
     }
 
     /// The app-server connection of this client (started on first use), for requests beyond
@@ -73,8 +88,9 @@ impl Codex {
                 });
             }
             Transport::AppServer => {
-                warn_if_unpinned(&self.binary, &self.version_checked);
-                app_server::connect_stdio(&self.binary.path, &self.options).await?
+                let binary = self.local_binary()?;
+                warn_if_unpinned(binary, &self.version_checked);
+                app_server::connect_stdio(&binary.path, &self.options).await?
             }
             Transport::Remote(remote) => app_server::ws::connect(remote, &self.options).await?,
         };
@@ -173,7 +189,8 @@ impl Thread {
         let observer = self.observer();
         if self.codex.options.transport != Transport::Exec {
             let connection = self.codex.connection().await?;
-            let thread_id = app_server::ensure_thread(&connection, self.id(), &self.options).await?;
+            let thread_id =
+                app_server::ensure_thread(&connection, self.id(), &self.options).await?;
             self.lock().id = Some(ThreadId::new(thread_id.as_str()));
             return app_server::start_turn(connection, thread_id, &input, &options, observer).await;
         }
@@ -198,9 +215,10 @@ impl Thread {
         if let Some(key) = &codex_options.api_key {
             redactor.add(key.expose());
         }
-        warn_if_unpinned(&self.codex.binary, &self.codex.version_checked);
+        let binary = self.codex.local_binary()?;
+        warn_if_unpinned(binary, &self.codex.version_checked);
         let turn = exec::start(ExecRun {
-            program: self.codex.binary.path.clone(),
+            program: binary.path.clone(),
             args,
             env,
             current_dir: self.options.working_directory.clone(),
@@ -272,6 +290,18 @@ pub struct TurnResult {
     pub turn_usage: Usage,
     /// Every event of the turn, in order, including non-item ones.
     pub events: Vec<ThreadEvent>,
+    /// Whether the turn completed or was interrupted.
+    pub status: TurnStatus,
+}
+
+/// How a turn that did not fail ended.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TurnStatus {
+    /// `turn.completed`.
+    Completed,
+    /// `turn.interrupted` (an interrupt, or a `Cancel` approval decision).
+    Interrupted,
 }
 
 /// Folds a turn's events into a [`TurnResult`].
@@ -280,6 +310,7 @@ pub(crate) struct TurnCollector {
     items: Vec<ThreadItem>,
     events: Vec<ThreadEvent>,
     completed: Option<Usage>,
+    interrupted: Option<Option<Usage>>,
     failed: Option<String>,
 }
 
@@ -289,6 +320,9 @@ impl TurnCollector {
             ThreadEvent::ItemCompleted(done) => self.items.push(done.item.clone()),
             ThreadEvent::TurnCompleted(done) => self.completed = Some(done.usage.clone()),
             ThreadEvent::TurnFailed(failed) => self.failed = Some(failed.error.message.clone()),
+            ThreadEvent::TurnInterrupted(interrupted) => {
+                self.interrupted = Some(interrupted.usage.clone());
+            }
             _ => {}
         }
         self.events.push(event);
@@ -302,21 +336,17 @@ impl TurnCollector {
         if let Some(message) = self.failed {
             return Err(Error::TurnFailed { message });
         }
-        let Some(usage) = self.completed else {
-            return Err(Error::Protocol {
-                message: "the event stream ended without turn.completed".into(),
-                excerpt: String::new(),
-            });
+        let (usage, status) = match (self.completed, self.interrupted) {
+            (Some(usage), _) => (usage, TurnStatus::Completed),
+            (None, Some(usage)) => (usage.unwrap_or_default(), TurnStatus::Interrupted),
+            (None, None) => {
+                return Err(Error::Protocol {
+                    message: "the event stream ended without turn.completed".into(),
+                    excerpt: String::new(),
+                });
+            }
         };
-        let final_response = self
-            .items
-            .iter()
-            .rev()
-            .find_map(|item| match &item.details {
-                ItemDetails::AgentMessage(message) => Some(message.text.clone()),
-                _ => None,
-            })
-            .unwrap_or_default();
+        let final_response = final_response(&self.items);
         let turn_usage = match &previous_usage {
             Some(previous) => usage.since(previous),
             None => usage.clone(),
@@ -328,8 +358,25 @@ impl TurnCollector {
             usage,
             turn_usage,
             events: self.events,
+            status,
         })
     }
+}
+
+/// The answer of a turn: the last agent message marked `final_answer` when codex marks
+/// phases (app-server), otherwise the last agent message.
+fn final_response(items: &[ThreadItem]) -> String {
+    let messages = || {
+        items.iter().rev().filter_map(|item| match &item.details {
+            ItemDetails::AgentMessage(message) => Some(message),
+            _ => None,
+        })
+    };
+    messages()
+        .find(|m| m.phase.as_deref() == Some("final_answer"))
+        .or_else(|| messages().next())
+        .map(|m| m.text.clone())
+        .unwrap_or_default()
 }
 
 /// Warns (once per client) when the binary is not the pinned version; never delays the turn.

@@ -5,9 +5,9 @@
 //! (approvals, tool calls) are answered on tasks of their own so reading never waits.
 
 use super::queue::QueueSender;
+use super::shim::{ServerNotification, TurnNormalizer};
 use crate::approvals::{self, ApprovalKind, ApprovalRequest, Approver, Settlement};
 use crate::{Error, Result};
-use super::shim::{ServerNotification, TurnNormalizer};
 use codexkit_protocol::{ApprovalEvent, ThreadEvent};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -163,7 +163,9 @@ impl Connection {
         let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         if self.shared.outgoing.send(message.to_string()).is_err() {
             lock(&self.shared.pending).remove(&id);
-            return Err(self.closed_error().unwrap_or_else(|| ClosedInfo::default().to_error()));
+            return Err(self
+                .closed_error()
+                .unwrap_or_else(|| ClosedInfo::default().to_error()));
         }
         // The link may have closed between the check above and registering: the router fails
         // everything pending when it closes, so the wait below ends either way.
@@ -173,7 +175,9 @@ impl Connection {
         }
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(result)) => result,
-            Ok(Err(_)) => Err(self.closed_error().unwrap_or_else(|| ClosedInfo::default().to_error())),
+            Ok(Err(_)) => Err(self
+                .closed_error()
+                .unwrap_or_else(|| ClosedInfo::default().to_error())),
             Err(_) => {
                 lock(&self.shared.pending).remove(&id);
                 Err(Error::DeadlineExceeded {
@@ -187,10 +191,10 @@ impl Connection {
     /// Sends a notification (no answer expected).
     pub(crate) fn notify(&self, method: &str) -> Result<()> {
         let message = json!({"jsonrpc": "2.0", "method": method});
-        self.shared
-            .outgoing
-            .send(message.to_string())
-            .map_err(|_| self.closed_error().unwrap_or_else(|| ClosedInfo::default().to_error()))
+        self.shared.outgoing.send(message.to_string()).map_err(|_| {
+            self.closed_error()
+                .unwrap_or_else(|| ClosedInfo::default().to_error())
+        })
     }
 
     /// Registers a thread so its approval requests use `approver`.
@@ -227,10 +231,12 @@ impl Connection {
             return Err(error);
         }
         let mut routes = lock(&self.shared.routes);
-        let route = routes.entry(thread_id.to_owned()).or_insert_with(|| ThreadRoute {
-            approver: Approver::default(),
-            turn: None,
-        });
+        let route = routes
+            .entry(thread_id.to_owned())
+            .or_insert_with(|| ThreadRoute {
+                approver: Approver::default(),
+                turn: None,
+            });
         if route.turn.as_ref().is_some_and(|t| !t.queue.is_finished()) {
             return Err(Error::invalid(
                 "turn",
@@ -308,7 +314,10 @@ fn dispatch(shared: &Arc<Shared>, text: &str) {
             return;
         }
     };
-    let method = message.get("method").and_then(Value::as_str).map(str::to_owned);
+    let method = message
+        .get("method")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
     let id = message.get("id").cloned();
     match (method, id) {
         (Some(method), Some(id)) => {
@@ -433,14 +442,18 @@ fn answer_server_request(shared: &Arc<Shared>, id: Value, method: String, params
             let decided = audit.decided(decision.label(), decided_by, message.clone());
             match &settlement {
                 Settlement::TimedOut { .. } => tracing::warn!(
-                    kind = kind.as_str(), message = message.as_deref().unwrap_or(""),
+                    kind = kind.as_str(),
+                    message = message.as_deref().unwrap_or(""),
                     "approval timed out"
                 ),
                 Settlement::Failed { .. } => tracing::warn!(
-                    kind = kind.as_str(), message = message.as_deref().unwrap_or(""),
+                    kind = kind.as_str(),
+                    message = message.as_deref().unwrap_or(""),
                     "approval handler failed"
                 ),
-                Settlement::Decided { .. } => tracing::debug!(kind = kind.as_str(), decided_by, "approval decided"),
+                Settlement::Decided { .. } => {
+                    tracing::debug!(kind = kind.as_str(), decided_by, "approval decided")
+                }
             }
             if let Some(queue) = &queue {
                 match &settlement {

@@ -3,9 +3,9 @@
 
 pub(crate) mod connection;
 pub(crate) mod queue;
+mod shim;
 pub(crate) mod stdio;
 pub(crate) mod ws;
-mod shim;
 
 pub use ws::ListeningAppServer;
 
@@ -92,7 +92,10 @@ fn thread_params(options: &ThreadOptions) -> Result<Map<String, Value>> {
     let mut config = Map::new();
     let mut derived = Vec::new();
     if let Some(effort) = options.reasoning_effort {
-        derived.push(ConfigOverride::new("model_reasoning_effort", effort.as_str())?);
+        derived.push(ConfigOverride::new(
+            "model_reasoning_effort",
+            effort.as_str(),
+        )?);
     }
     if let Some(allowed) = options.network_access {
         derived.push(ConfigOverride::new(
@@ -140,7 +143,8 @@ fn config_json(value: &ConfigValue) -> Value {
 fn input_items(input: &Input) -> Result<Vec<Value>> {
     let mut items = vec![json!({"type": "text", "text": input.text, "text_elements": []})];
     for image in &input.images {
-        let path = std::path::absolute(image).map_err(|e| Error::io("resolving", image.clone(), e))?;
+        let path =
+            std::path::absolute(image).map_err(|e| Error::io("resolving", image.clone(), e))?;
         items.push(json!({"type": "localImage", "path": path.to_string_lossy()}));
     }
     Ok(items)
@@ -167,14 +171,18 @@ pub(crate) async fn ensure_thread(
     let params = thread_params(options)?;
     let id = match known_id {
         None => {
-            let result = connection.request("thread/start", Value::Object(params)).await?;
+            let result = connection
+                .request("thread/start", Value::Object(params))
+                .await?;
             thread_id_of(&result, "thread/start")?
         }
         Some(id) if connection.has_loaded(id.as_str()) => id.to_string(),
         Some(id) => {
             let mut params = params;
             params.insert("threadId".into(), json!(id.as_str()));
-            let result = connection.request("thread/resume", Value::Object(params)).await?;
+            let result = connection
+                .request("thread/resume", Value::Object(params))
+                .await?;
             thread_id_of(&result, "thread/resume")?
         }
     };
@@ -194,7 +202,9 @@ pub(crate) async fn start_turn(
     let (sender, receiver) = queue::event_queue(queue::DEFAULT_CAPACITY);
     connection.attach_turn(&thread_id, sender.clone())?;
     // exec starts every run with thread.started; keep the vocabulary the same.
-    sender.push(ThreadEvent::ThreadStarted(ThreadStarted::new(thread_id.as_str())));
+    sender.push(ThreadEvent::ThreadStarted(ThreadStarted::new(
+        thread_id.as_str(),
+    )));
 
     let mut params = Map::new();
     params.insert("threadId".into(), json!(thread_id));
@@ -202,7 +212,10 @@ pub(crate) async fn start_turn(
     if let Some(schema) = &options.output_schema {
         params.insert("outputSchema".into(), schema.clone());
     }
-    let result = match connection.request("turn/start", Value::Object(params)).await {
+    let result = match connection
+        .request("turn/start", Value::Object(params))
+        .await
+    {
         Ok(result) => result,
         Err(error) => {
             connection.detach_turn(&thread_id);
@@ -243,7 +256,10 @@ pub(crate) struct TurnControl {
 
 impl TurnControl {
     pub(crate) fn turn_id(&self) -> Option<String> {
-        self.turn_id.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.turn_id
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Sends `turn/interrupt`; the turn's stream then ends with `turn.interrupted`. If it has
@@ -318,7 +334,10 @@ impl TurnControl {
             "expectedTurnId": turn_id,
             "input": input_items(&input)?,
         });
-        self.connection.request("turn/steer", params).await.map(|_| ())
+        self.connection
+            .request("turn/steer", params)
+            .await
+            .map(|_| ())
     }
 }
 

@@ -179,7 +179,9 @@ mod tests {
         for n in 0..10 {
             assert!(queue.push(delta(n)));
         }
-        queue.push(ThreadEvent::TurnCompleted(TurnCompleted::new(Usage::default())));
+        queue.push(ThreadEvent::TurnCompleted(TurnCompleted::new(
+            Usage::default(),
+        )));
         assert!(!queue.push(delta(99)), "nothing after the terminal event");
 
         let mut kinds = Vec::new();

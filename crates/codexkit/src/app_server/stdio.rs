@@ -1,11 +1,11 @@
 //! A link to a `codex app-server` child over its stdin/stdout.
 
 use super::connection::{ClosedInfo, Inbound};
+use crate::Result;
 use crate::exec::lines::{LineError, LineReader};
 use crate::exec::process::{self, GroupGuard, Launch};
 use crate::exec::stderr::StderrTail;
 use crate::redact::Redactor;
-use crate::Result;
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::Path;
@@ -33,7 +33,11 @@ pub(crate) async fn spawn(
     max_line_bytes: usize,
     stderr_tail_bytes: usize,
     redactor: Redactor,
-) -> Result<(mpsc::Receiver<Inbound>, mpsc::UnboundedSender<String>, ChildGuard)> {
+) -> Result<(
+    mpsc::Receiver<Inbound>,
+    mpsc::UnboundedSender<String>,
+    ChildGuard,
+)> {
     let launch = Launch {
         program,
         args,
@@ -66,7 +70,8 @@ pub(crate) async fn spawn(
     tokio::spawn(async move {
         let mut detail = String::new();
         if let Some(stdout) = stdout {
-            let mut reader = LineReader::new(BufReader::with_capacity(64 * 1024, stdout), max_line_bytes);
+            let mut reader =
+                LineReader::new(BufReader::with_capacity(64 * 1024, stdout), max_line_bytes);
             loop {
                 match reader.next_line().await {
                     Ok(Some(bytes)) => {

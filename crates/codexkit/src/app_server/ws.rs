@@ -9,9 +9,9 @@ use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
-use tokio_tungstenite::tungstenite::Message;
 
 /// Deadline for the WebSocket handshake.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
@@ -32,7 +32,10 @@ impl Drop for WsGuard {
 }
 
 /// Connects to a remote app-server and performs the handshake.
-pub(crate) async fn connect(remote: &RemoteAppServer, options: &CodexOptions) -> Result<Connection> {
+pub(crate) async fn connect(
+    remote: &RemoteAppServer,
+    options: &CodexOptions,
+) -> Result<Connection> {
     let url = remote.url.trim();
     if !(url.starts_with("ws://") || url.starts_with("wss://")) {
         return Err(Error::invalid(
@@ -44,8 +47,12 @@ pub(crate) async fn connect(remote: &RemoteAppServer, options: &CodexOptions) ->
         .into_client_request()
         .map_err(|e| Error::invalid("remote app-server url", e.to_string()))?;
     if let Some(token) = &remote.token {
-        let value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-            .map_err(|_| Error::invalid("remote app-server token", "contains characters not allowed in a header"))?;
+        let value = HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+            Error::invalid(
+                "remote app-server token",
+                "contains characters not allowed in a header",
+            )
+        })?;
         request.headers_mut().insert("authorization", value);
     }
     // No Origin header: the app-server refuses upgrades that carry one.
@@ -83,14 +90,23 @@ pub(crate) async fn connect(remote: &RemoteAppServer, options: &CodexOptions) ->
             match source.next().await {
                 Some(Ok(Message::Text(text))) => {
                     if text.len() > max_line_bytes {
-                        break format!("the app-server sent a message longer than {max_line_bytes} bytes");
+                        break format!(
+                            "the app-server sent a message longer than {max_line_bytes} bytes"
+                        );
                     }
-                    if inbound_tx.send(Inbound::Message(text.to_string())).await.is_err() {
+                    if inbound_tx
+                        .send(Inbound::Message(text.to_string()))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
                 Some(Ok(Message::Close(frame))) => {
-                    break format!("the app-server closed the WebSocket{}", frame.map(|f| format!(": {}", f.reason)).unwrap_or_default());
+                    break format!(
+                        "the app-server closed the WebSocket{}",
+                        frame.map(|f| format!(": {}", f.reason)).unwrap_or_default()
+                    );
                 }
                 Some(Ok(_)) => {}
                 Some(Err(error)) => break format!("WebSocket error: {error}"),
@@ -109,7 +125,12 @@ pub(crate) async fn connect(remote: &RemoteAppServer, options: &CodexOptions) ->
         writer: writer.abort_handle(),
         reader: reader.abort_handle(),
     };
-    let connection = Connection::start(inbound_rx, outgoing_tx, Box::new(guard), options.request_timeout);
+    let connection = Connection::start(
+        inbound_rx,
+        outgoing_tx,
+        Box::new(guard),
+        options.request_timeout,
+    );
     super::initialize(&connection, options.experimental_api).await?;
     Ok(connection)
 }
@@ -124,7 +145,9 @@ pub struct ListeningAppServer {
 
 impl std::fmt::Debug for ListeningAppServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ListeningAppServer").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("ListeningAppServer")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -137,8 +160,11 @@ impl ListeningAppServer {
         options: &CodexOptions,
         token: Option<&SecretString>,
     ) -> Result<Self> {
-        let mut args: Vec<std::ffi::OsString> =
-            vec!["app-server".into(), "--listen".into(), "ws://127.0.0.1:0".into()];
+        let mut args: Vec<std::ffi::OsString> = vec![
+            "app-server".into(),
+            "--listen".into(),
+            "ws://127.0.0.1:0".into(),
+        ];
         let token_file = match token {
             Some(token) => {
                 let mut file = tempfile::NamedTempFile::new()

@@ -1,7 +1,7 @@
 //! Shared setup for the end-to-end tests.
 
 use codexkit::binary::{self, CodexBinary, DiscoveryOptions};
-use codexkit::{Codex, CodexOptions, ConfigOverride, ConfigValue, ThreadOptions};
+use codexkit::{Codex, CodexOptions, ConfigOverride, ConfigValue, ThreadOptions, Transport};
 use codexkit_testkit::{HermeticCodex, MockModel, Scenario};
 use std::path::Path;
 use tempfile::TempDir;
@@ -26,9 +26,20 @@ pub struct Harness {
 
 impl Harness {
     pub async fn start(scenario: Scenario) -> Self {
+        Self::start_with(scenario, Transport::Exec).await
+    }
+
+    pub async fn app_server(scenario: Scenario) -> Self {
+        Self::start_with(scenario, Transport::AppServer).await
+    }
+
+    pub async fn start_with(scenario: Scenario, transport: Transport) -> Self {
         let mock = MockModel::start(scenario).await.expect("mock model starts");
         let hermetic = HermeticCodex::new(&mock).expect("hermetic codex home");
-        let codex = Codex::with_binary(pinned_codex(), hermetic_options(&hermetic));
+        let codex = Codex::with_binary(
+            pinned_codex(),
+            hermetic_options(&hermetic).with_transport(transport),
+        );
         let workdir = tempfile::tempdir().expect("workdir");
         Self {
             mock,
@@ -48,6 +59,33 @@ impl Harness {
 
     pub fn path(&self, name: &str) -> std::path::PathBuf {
         self.workdir.path().join(name)
+    }
+
+    /// A second client on the same CODEX_HOME and mock (a new app-server process).
+    pub fn another_client(&self, transport: Transport) -> Codex {
+        Codex::with_binary(
+            pinned_codex(),
+            hermetic_options(&self.hermetic).with_transport(transport),
+        )
+    }
+
+    /// Pids of app-server processes of this harness (found by their CODEX_HOME).
+    pub fn app_server_pids(&self) -> Vec<u32> {
+        let home = format!("CODEX_HOME={}", self.hermetic.codex_home().display());
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .filter(|pid| {
+                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+                let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+                let cmdline = String::from_utf8_lossy(&cmdline);
+                cmdline.contains("app-server")
+                    && environ.split(|b| *b == 0).any(|v| v == home.as_bytes())
+            })
+            .collect()
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod app_server;
 mod common;
 mod faults;
 mod real_codex;
