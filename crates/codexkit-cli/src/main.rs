@@ -21,7 +21,7 @@ struct Cli {
 enum Command {
     /// Run one turn and show what the agent did.
     #[command(after_help = run::EXAMPLES)]
-    Run(run::RunArgs),
+    Run(Box<run::RunArgs>),
     /// Install the pinned codex binary into codexkit's cache.
     Install(install::InstallArgs),
     /// List the models codex offers (through the app-server's `model/list`).
@@ -53,7 +53,7 @@ fn main() -> ExitCode {
     };
     let code = runtime.block_on(async {
         match cli.command {
-            Command::Run(args) => run::run(args).await,
+            Command::Run(args) => run::run(*args).await,
             Command::Install(args) => install::install(args).await,
             Command::Models(args) => run::models(args).await,
         }

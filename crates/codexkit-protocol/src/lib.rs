@@ -19,6 +19,7 @@
 //! assert_eq!(message.text, "hi");
 //! ```
 
+pub mod app_server;
 mod events;
 mod ids;
 mod items;
@@ -31,10 +32,10 @@ pub use events::{
 };
 pub use ids::{ItemId, ThreadId};
 pub use items::{
-    AgentMessageItem, CommandExecutionItem, CommandExecutionStatus, ErrorItem, FileChangeItem,
-    FileChangeKind, FileUpdateChange, ItemDetails, McpToolCallError, McpToolCallItem,
-    McpToolCallResult, McpToolCallStatus, PatchApplyStatus, ReasoningItem, ThreadItem, TodoEntry,
-    TodoListItem, WebSearchItem,
+    AgentMessageItem, CommandExecutionItem, CommandExecutionStatus, DynamicToolCallItem,
+    DynamicToolCallStatus, ErrorItem, FileChangeItem, FileChangeKind, FileUpdateChange,
+    ItemDetails, McpToolCallError, McpToolCallItem, McpToolCallResult, McpToolCallStatus,
+    PatchApplyStatus, ReasoningItem, ThreadItem, TodoEntry, TodoListItem, WebSearchItem,
 };
 pub use usage::Usage;
 

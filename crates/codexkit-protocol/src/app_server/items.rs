@@ -90,9 +90,9 @@ impl AppServerItem {
     pub fn to_thread_item(&self) -> Option<ThreadItem> {
         let details = match self {
             Self::UserMessage(_) => return None,
-            Self::AgentMessage(m) => {
-                ItemDetails::AgentMessage(AgentMessageItem::new(&m.text).with_phase(m.phase.clone()))
-            }
+            Self::AgentMessage(m) => ItemDetails::AgentMessage(
+                AgentMessageItem::new(&m.text).with_phase(m.phase.clone()),
+            ),
             Self::Reasoning(r) => ItemDetails::Reasoning(ReasoningItem::new(r.summary.join("\n"))),
             Self::CommandExecution(c) => ItemDetails::CommandExecution(CommandExecutionItem {
                 command: c.command.clone(),

@@ -196,7 +196,9 @@ pub fn parse_incoming(line: &str) -> Result<Incoming, serde_json::Error> {
 /// Classifies an already parsed message; see [`parse_incoming`].
 pub fn classify(value: Value) -> Result<Incoming, serde_json::Error> {
     let Value::Object(mut object) = value else {
-        return Err(serde_json::Error::custom("a JSON-RPC message must be a JSON object"));
+        return Err(serde_json::Error::custom(
+            "a JSON-RPC message must be a JSON object",
+        ));
     };
     let id = match object.remove("id") {
         None | Some(Value::Null) => None,
@@ -383,7 +385,10 @@ impl OutgoingResponse {
 
     /// Builds a response by serializing a typed result (for example a
     /// [`crate::app_server::CommandExecutionApprovalResponse`]).
-    pub fn typed<T: Serialize>(id: impl Into<RequestId>, result: &T) -> Result<Self, serde_json::Error> {
+    pub fn typed<T: Serialize>(
+        id: impl Into<RequestId>,
+        result: &T,
+    ) -> Result<Self, serde_json::Error> {
         Ok(Self::new(id, serde_json::to_value(result)?))
     }
 }

@@ -5,9 +5,9 @@
 //! (approvals, tool calls) are answered on tasks of their own so reading never waits.
 
 use super::queue::QueueSender;
-use super::shim::{ServerNotification, TurnNormalizer};
 use crate::approvals::{self, ApprovalKind, ApprovalRequest, Approver, Settlement};
 use crate::{Error, Result};
+use codexkit_protocol::app_server::{ServerNotification, TurnNormalizer};
 use codexkit_protocol::{ApprovalEvent, ThreadEvent};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
@@ -59,10 +59,13 @@ struct ThreadRoute {
     turn: Option<TurnSink>,
 }
 
+/// A request waiting for its response: its method (for errors) and where the result goes.
+type PendingRequest = (String, oneshot::Sender<Result<Value>>);
+
 struct Shared {
     outgoing: mpsc::UnboundedSender<String>,
     next_id: AtomicI64,
-    pending: Mutex<HashMap<i64, (String, oneshot::Sender<Result<Value>>)>>,
+    pending: Mutex<HashMap<i64, PendingRequest>>,
     routes: Mutex<HashMap<String, ThreadRoute>>,
     loaded_threads: Mutex<HashSet<String>>,
     closed: Mutex<Option<ClosedInfo>>,

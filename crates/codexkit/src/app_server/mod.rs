@@ -3,7 +3,6 @@
 
 pub(crate) mod connection;
 pub(crate) mod queue;
-mod shim;
 pub(crate) mod stdio;
 pub(crate) mod ws;
 

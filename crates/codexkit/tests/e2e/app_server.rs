@@ -511,3 +511,128 @@ async fn handler_failures_and_panics_get_the_fallback() {
     assert!(failed[1].contains("panicked"));
     assert!(!harness.path("a.txt").exists() && !harness.path("b.txt").exists());
 }
+
+/// 10 threads on one app-server, 20 approvals each, answered by a handler that is randomly
+/// fast, late, failing, panicking or silent: every request gets exactly one answer, every turn
+/// ends, and no event reaches the wrong thread.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_approvals_across_ten_threads_each_get_exactly_one_answer() {
+    const THREADS: usize = 10;
+    const ROUNDS: usize = 4;
+    const CALLS_PER_ROUND: usize = 5;
+    let mut scenario = Scenario::new().per_thread(true);
+    for round in 0..ROUNDS {
+        scenario = scenario
+            .response(MockResponse::output((0..CALLS_PER_ROUND).map(|call| {
+                OutputItem::exec_command(format!("touch f{round}_{call}.txt"))
+            })));
+    }
+    let scenario = scenario.response(MockResponse::message("all done"));
+    let harness = Harness::app_server(scenario).await;
+
+    let counter = Arc::new(std::sync::atomic::AtomicU64::new(0x2545_f491_4f6c_dd1d));
+    let handler = approval_fn(move |request| {
+        // A small deterministic generator: reproducible "randomness" without a crate.
+        let n = counter.fetch_add(0x9e37_79b9_7f4a_7c15, std::sync::atomic::Ordering::Relaxed);
+        let pick = (n >> 33) % 6;
+        let thread = request.thread_id.clone();
+        async move {
+            assert!(thread.is_some(), "approval without a thread id");
+            match pick {
+                0 => Ok(ApprovalDecision::Accept),
+                1 => {
+                    tokio::time::sleep(Duration::from_millis(50 + (n % 300))).await;
+                    Ok(ApprovalDecision::Decline)
+                }
+                2 => Err(ApprovalError::new("flaky policy service")),
+                3 => panic!("handler bug"),
+                4 => std::future::pending().await,
+                _ => {
+                    tokio::time::sleep(Duration::from_millis(n % 100)).await;
+                    Ok(ApprovalDecision::Accept)
+                }
+            }
+        }
+    });
+    let approver = Approver::new(handler).with_timeout(Duration::from_millis(800));
+
+    let mut turns = Vec::new();
+    for _ in 0..THREADS {
+        let thread = harness
+            .codex
+            .start_thread(untrusted(&harness, approver.clone()));
+        turns.push(tokio::spawn(async move {
+            let result = thread.run("touch many files").await;
+            (thread.id(), result)
+        }));
+    }
+    let mut total_requested = 0;
+    let mut seen_request_ids = std::collections::HashSet::new();
+    for turn in turns {
+        let (id, result) = tokio::time::timeout(Duration::from_secs(240), turn)
+            .await
+            .expect("no turn hangs")
+            .expect("task joined");
+        let result = result.expect("turn completes");
+        let id = id.expect("thread id").to_string();
+        assert_eq!(result.final_response, "all done");
+        let requested: Vec<_> = result
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                ThreadEvent::ApprovalRequested(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        let resolved: Vec<_> = result
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                ThreadEvent::ApprovalResolved(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(requested.len(), ROUNDS * CALLS_PER_ROUND, "thread {id}");
+        assert_eq!(
+            resolved.len(),
+            requested.len(),
+            "one answer per request in thread {id}"
+        );
+        for event in requested.iter().chain(&resolved) {
+            assert_eq!(
+                event.params["threadId"],
+                id.as_str(),
+                "event routed to the wrong thread"
+            );
+        }
+        let mut answered: Vec<String> = resolved.iter().map(|r| r.request_id.to_string()).collect();
+        answered.sort();
+        answered.dedup();
+        assert_eq!(
+            answered.len(),
+            resolved.len(),
+            "a request answered twice in thread {id}"
+        );
+        for r in &resolved {
+            assert!(
+                seen_request_ids.insert(r.request_id.to_string()),
+                "request id reused"
+            );
+        }
+        for cmd in commands(&result.items) {
+            assert!(
+                matches!(
+                    cmd.status,
+                    CommandExecutionStatus::Completed | CommandExecutionStatus::Declined
+                ),
+                "{cmd:?}"
+            );
+        }
+        total_requested += requested.len();
+    }
+    assert_eq!(total_requested, THREADS * ROUNDS * CALLS_PER_ROUND);
+    harness
+        .mock
+        .ensure_no_failures()
+        .expect("every model request answered");
+}
