@@ -13,8 +13,15 @@ fn codexkit(args: &[&str], cwd: &Path) -> Output {
         .args(args)
         .current_dir(cwd)
         .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
         .output()
         .expect("codexkit runs")
+}
+
+fn write_scenario(dir: &Path, json: &str) -> String {
+    let path = dir.join("scenario.json");
+    std::fs::write(&path, json).unwrap();
+    path.to_string_lossy().into_owned()
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -207,5 +214,137 @@ fn usage_errors_exit_2() {
         text(&out.stderr).contains("retires"),
         "{}",
         text(&out.stderr)
+    );
+}
+
+#[test]
+fn app_server_ask_without_terminal_input_is_declined_at_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        r#"{"responses":[{"output":[{"exec_command":"touch asked.txt"}]},{"output":[{"message":"finished"}]}]}"#,
+    );
+    let started = std::time::Instant::now();
+    let out = codexkit(
+        &[
+            "run",
+            "--scenario",
+            &scenario,
+            "--no-install",
+            "--transport",
+            "app-server",
+            "--approval-policy",
+            "untrusted",
+            "--on-approval",
+            "ask",
+            "--approval-timeout",
+            "2s",
+            "touch it",
+        ],
+        dir.path(),
+    );
+    let elapsed = started.elapsed();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(20),
+        "took {elapsed:?}"
+    );
+    assert!(stderr.contains("decline by timeout"), "{stderr}");
+    assert!(!dir.path().join("asked.txt").exists());
+    assert!(
+        text(&out.stdout).contains("(declined)"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn app_server_allow_runs_the_command_and_streams_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        r#"{"responses":[{"output":[{"exec_command":"touch allowed.txt"}]},{"output":[{"message":"streamed reply here"}],"stream":true}]}"#,
+    );
+    let out = codexkit(
+        &[
+            "run",
+            "--scenario",
+            &scenario,
+            "--no-install",
+            "--transport",
+            "app-server",
+            "--approval-policy",
+            "untrusted",
+            "--on-approval",
+            "allow",
+            "--sandbox",
+            "workspace-write",
+            "--json",
+            "go",
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.path().join("allowed.txt").exists());
+    let types: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    for expected in [
+        "approval.requested",
+        "approval.resolved",
+        "item.agent_message.delta",
+        "turn.completed",
+    ] {
+        assert!(
+            types.iter().any(|t| t == expected),
+            "{expected} missing from {types:?}"
+        );
+    }
+}
+
+#[test]
+fn a_turn_deadline_exits_4_and_names_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        r#"{"responses":[{"output":[{"message":"never finishes"}],"stream":true,"hang_after":2}]}"#,
+    );
+    for transport in ["exec", "app-server"] {
+        let out = codexkit(
+            &[
+                "run",
+                "--scenario",
+                &scenario,
+                "--no-install",
+                "--transport",
+                transport,
+                "--timeout",
+                "3s",
+                "go",
+            ],
+            dir.path(),
+        );
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(4), "{transport}: {stderr}");
+        assert!(stderr.contains("turn deadline"), "{transport}: {stderr}");
+    }
+}
+
+#[test]
+fn models_lists_the_catalog() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = codexkit(&["models", "--no-install"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).lines().any(|l| l.starts_with("gpt-5.5")),
+        "{}",
+        text(&out.stdout)
     );
 }
