@@ -360,24 +360,17 @@ pub async fn models(args: ModelsArgs) -> u8 {
     match result {
         Ok(list) => {
             if args.json {
-                println!("{list}");
+                match serde_json::to_string(&list) {
+                    Ok(text) => println!("{text}"),
+                    Err(error) => {
+                        eprintln!("error: {error}");
+                        return exit::TURN_FAILED;
+                    }
+                }
             } else {
-                let models = list
-                    .get("data")
-                    .and_then(|d| d.as_array())
-                    .cloned()
-                    .unwrap_or_default();
-                for model in models {
-                    let id = model
-                        .get("id")
-                        .or_else(|| model.get("model"))
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("?");
-                    let name = model
-                        .get("displayName")
-                        .and_then(|v| v.as_str())
-                        .unwrap_or("");
-                    println!("{id}\t{name}");
+                for model in &list.data {
+                    let default = if model.is_default { "  (default)" } else { "" };
+                    println!("{}\t{}{default}", model.id, model.display_name);
                 }
             }
             exit::COMPLETED

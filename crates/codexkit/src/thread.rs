@@ -147,6 +147,30 @@ impl Thread {
         &self.options
     }
 
+    /// A new thread that starts with this thread's history (app-server transport). Runs on
+    /// the same client; `options` apply to the fork (pass the same model to keep the history
+    /// as it is: another model makes codex compact it first).
+    pub async fn fork(&self, options: ThreadOptions) -> Result<Thread> {
+        let Some(source) = self.id() else {
+            return Err(Error::invalid(
+                "fork",
+                "the thread has no id yet; run a turn first",
+            ));
+        };
+        if self.codex.options.transport == Transport::Exec {
+            return Err(Error::Unsupported {
+                operation: "fork",
+                transport: "exec",
+            });
+        }
+        let connection = self.codex.connection().await?;
+        if !connection.has_loaded(source.as_str()) {
+            app_server::ensure_thread(&connection, Some(source.clone()), &self.options).await?;
+        }
+        let id = app_server::fork_thread(&connection, &source, &options).await?;
+        Ok(self.codex.resume_thread(id, options))
+    }
+
     /// Runs a turn and waits for its end.
     ///
     /// A turn that ends with `turn.failed` is [`Error::TurnFailed`].

@@ -13,6 +13,7 @@ use crate::options::{CodexOptions, Input, ThreadOptions, TurnOptions};
 use crate::redact::Redactor;
 use crate::stream::{EventObserver, EventStream};
 use crate::{Error, Result};
+use codexkit_protocol::app_server::requests::{self, ClientRequest};
 use codexkit_protocol::{ThreadEvent, ThreadId, ThreadStarted};
 use connection::Connection;
 use serde_json::{Map, Value, json};
@@ -190,6 +191,25 @@ pub(crate) async fn ensure_thread(
     Ok(id)
 }
 
+/// `thread/fork`: a new thread with the source's history; returns the new id.
+pub(crate) async fn fork_thread(
+    connection: &Connection,
+    source: &ThreadId,
+    options: &ThreadOptions,
+) -> Result<String> {
+    let mut params = thread_params(options)?;
+    params.insert("threadId".into(), json!(source.as_str()));
+    // Without a model the fork gets codex's default model, and its first turn starts with a
+    // compaction request; passing the thread's model avoids that.
+    let result = connection
+        .request("thread/fork", Value::Object(params))
+        .await?;
+    let id = thread_id_of(&result, "thread/fork")?;
+    connection.mark_loaded(&id);
+    connection.register_thread(&id, options.approver.clone());
+    Ok(id)
+}
+
 /// Starts a turn and returns its stream.
 pub(crate) async fn start_turn(
     connection: Arc<Connection>,
@@ -340,8 +360,8 @@ impl TurnControl {
     }
 }
 
-/// Direct access to an app-server connection: typed helpers for common requests and a raw
-/// escape hatch for any other method.
+/// Direct access to an app-server connection: typed requests from the committed schema
+/// ([`codexkit_protocol::app_server`]) and a raw escape hatch for any other method.
 #[derive(Debug, Clone)]
 pub struct AppServerClient {
     pub(crate) connection: Arc<Connection>,
@@ -353,34 +373,48 @@ impl AppServerClient {
         self.connection.request(method, params).await
     }
 
+    /// Sends a typed request (see [`ClientRequest`]) and decodes its result.
+    pub async fn call<R: ClientRequest>(&self, params: &R::Params) -> Result<R::Response> {
+        let params = serde_json::to_value(params)
+            .map_err(|e| Error::invalid(R::METHOD, format!("parameters do not serialize: {e}")))?;
+        let result = self.connection.request(R::METHOD, params).await?;
+        let excerpt: String = result.to_string().chars().take(200).collect();
+        R::decode_response(result).map_err(|e| Error::Protocol {
+            message: format!("{} returned an unexpected result: {e}", R::METHOD),
+            excerpt,
+        })
+    }
+
     /// `model/list`: the models this codex offers.
-    pub async fn list_models(&self) -> Result<Value> {
-        self.request("model/list", json!({})).await
-    }
-
-    /// `thread/list`: stored threads.
-    pub async fn list_threads(&self) -> Result<Value> {
-        self.request("thread/list", json!({})).await
-    }
-
-    /// `thread/read`: a stored thread with its turns.
-    pub async fn read_thread(&self, thread_id: &str) -> Result<Value> {
-        self.request(
-            "thread/read",
-            json!({"threadId": thread_id, "includeTurns": true}),
-        )
-        .await
-    }
-
-    /// `thread/archive`.
-    pub async fn archive_thread(&self, thread_id: &str) -> Result<Value> {
-        self.request("thread/archive", json!({"threadId": thread_id}))
+    pub async fn list_models(&self) -> Result<requests::ModelListResponse> {
+        self.call::<requests::ModelList>(&requests::ModelListParams::new())
             .await
     }
 
+    /// `thread/list`: stored threads.
+    pub async fn list_threads(&self) -> Result<requests::ThreadListResponse> {
+        self.call::<requests::ThreadList>(&requests::ThreadListParams::new())
+            .await
+    }
+
+    /// `thread/read`: a stored thread with its turns.
+    pub async fn read_thread(&self, thread_id: &str) -> Result<requests::ThreadReadResponse> {
+        let params = requests::ThreadReadParams::new(thread_id).with_include_turns(true);
+        self.call::<requests::ThreadRead>(&params).await
+    }
+
+    /// `thread/archive`.
+    pub async fn archive_thread(&self, thread_id: &str) -> Result<()> {
+        let params = requests::ThreadArchiveParams::new(thread_id);
+        self.call::<requests::ThreadArchive>(&params)
+            .await
+            .map(|_| ())
+    }
+
     /// `account/read`: the account codex uses (never includes secrets).
-    pub async fn read_account(&self) -> Result<Value> {
-        self.request("account/read", json!({})).await
+    pub async fn read_account(&self) -> Result<requests::AccountReadResponse> {
+        self.call::<requests::AccountRead>(&requests::AccountReadParams::new())
+            .await
     }
 
     /// Whether the connection is gone.

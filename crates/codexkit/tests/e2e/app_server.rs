@@ -636,3 +636,80 @@ async fn two_hundred_approvals_across_ten_threads_each_get_exactly_one_answer() 
         .ensure_no_failures()
         .expect("every model request answered");
 }
+
+#[tokio::test]
+async fn steer_adds_input_to_the_running_turn() {
+    let harness = Harness::app_server(
+        Scenario::new()
+            .response(
+                MockResponse::message("working on it")
+                    .streamed()
+                    .hang_after(4),
+            )
+            .response(MockResponse::message("steered answer")),
+    )
+    .await;
+    let thread = harness.codex.start_thread(harness.thread_options());
+    let mut stream = thread.run_streamed("first prompt").await.unwrap();
+    assert!(stream.turn_id().is_some());
+    harness
+        .mock
+        .wait_for_requests(1, Duration::from_secs(30))
+        .await
+        .unwrap();
+    loop {
+        let event = stream.next().await.expect("open").expect("ok");
+        if matches!(event, ThreadEvent::AgentMessageDelta(_)) {
+            break;
+        }
+    }
+    stream
+        .steer("actually, answer in French")
+        .await
+        .expect("steer accepted");
+    let rest = collect(&mut stream).await;
+    assert!(
+        matches!(rest.last(), Some(ThreadEvent::TurnCompleted(_))),
+        "{rest:?}"
+    );
+    let requests = harness.mock.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(
+        requests[1]
+            .user_texts()
+            .iter()
+            .any(|t| t == "actually, answer in French")
+    );
+}
+
+#[tokio::test]
+async fn fork_starts_a_new_thread_with_the_history() {
+    let harness = Harness::app_server(
+        Scenario::new()
+            .response(MockResponse::message("first answer"))
+            .response(MockResponse::message("forked answer")),
+    )
+    .await;
+    let source = harness.codex.start_thread(harness.thread_options());
+    source.run("first question").await.unwrap();
+    let fork = source.fork(harness.thread_options()).await.expect("fork");
+    assert_ne!(fork.id(), source.id());
+    let result = fork.run("second question").await.expect("turn on the fork");
+    assert_eq!(result.final_response, "forked answer");
+    assert_eq!(result.thread_id, fork.id());
+    let last = harness.mock.requests().last().unwrap().clone();
+    assert!(
+        last.user_texts().iter().any(|t| t == "first question"),
+        "{:?}",
+        last.user_texts()
+    );
+
+    let exec = Harness::start(Scenario::new().response(MockResponse::message("x"))).await;
+    let thread = exec.codex.start_thread(exec.thread_options());
+    thread.run("hi").await.unwrap();
+    let error = thread
+        .fork(exec.thread_options())
+        .await
+        .expect_err("exec cannot fork");
+    assert!(matches!(error, Error::Unsupported { .. }), "{error:?}");
+}
