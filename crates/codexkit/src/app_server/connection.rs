@@ -437,11 +437,6 @@ fn answer_server_request(shared: &Arc<Shared>, id: Value, method: String, params
                     (fallback.clone(), "fallback", Some(message.clone()))
                 }
             };
-            let result = decision.to_result(&method, &params);
-            let reply = json!({"jsonrpc": "2.0", "id": id, "result": result});
-            if shared.outgoing.send(reply.to_string()).is_err() {
-                tracing::debug!("connection closed before the approval answer was sent");
-            }
             let decided = audit.decided(decision.label(), decided_by, message.clone());
             match &settlement {
                 Settlement::TimedOut { .. } => tracing::warn!(
@@ -458,6 +453,8 @@ fn answer_server_request(shared: &Arc<Shared>, id: Value, method: String, params
                     tracing::debug!(kind = kind.as_str(), decided_by, "approval decided")
                 }
             }
+            // The audit events go out before the answer: once codex has the answer it may end
+            // the turn, and nothing is queued after the terminal event.
             if let Some(queue) = &queue {
                 match &settlement {
                     Settlement::TimedOut { .. } => {
@@ -469,6 +466,11 @@ fn answer_server_request(shared: &Arc<Shared>, id: Value, method: String, params
                     Settlement::Decided { .. } => {}
                 }
                 queue.push(ThreadEvent::ApprovalResolved(decided));
+            }
+            let result = decision.to_result(&method, &params);
+            let reply = json!({"jsonrpc": "2.0", "id": id, "result": result});
+            if shared.outgoing.send(reply.to_string()).is_err() {
+                tracing::debug!("connection closed before the approval answer was sent");
             }
         });
         return;
@@ -487,4 +489,246 @@ fn answer_server_request(shared: &Arc<Shared>, id: Value, method: String, params
         }})
     };
     let _ = shared.outgoing.send(reply.to_string());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app_server::queue::event_queue;
+    use crate::approvals::{ApprovalDecision, approval_fn};
+
+    /// A connection over in-memory channels: the test plays the app-server.
+    struct FakeServer {
+        to_client: mpsc::Sender<Inbound>,
+        from_client: mpsc::UnboundedReceiver<String>,
+    }
+
+    impl FakeServer {
+        async fn next_message(&mut self) -> Value {
+            let text = tokio::time::timeout(Duration::from_secs(5), self.from_client.recv())
+                .await
+                .expect("a message within 5 s")
+                .expect("client still there");
+            serde_json::from_str(&text).expect("client sends JSON")
+        }
+
+        async fn send(&self, message: Value) {
+            self.to_client
+                .send(Inbound::Message(message.to_string()))
+                .await
+                .expect("router alive");
+        }
+    }
+
+    fn connect() -> (Arc<Connection>, FakeServer) {
+        let (to_client, inbound) = mpsc::channel(64);
+        let (outgoing, from_client) = mpsc::unbounded_channel();
+        let connection = Connection::start(inbound, outgoing, Box::new(()), Duration::from_secs(5));
+        (
+            Arc::new(connection),
+            FakeServer {
+                to_client,
+                from_client,
+            },
+        )
+    }
+
+    #[tokio::test]
+    async fn responses_are_matched_by_id_and_errors_are_typed() {
+        let (connection, mut server) = connect();
+        let first = tokio::spawn({
+            let c = Arc::clone(&connection);
+            async move { c.request("thread/list", json!({})).await }
+        });
+        let second = tokio::spawn({
+            let c = Arc::clone(&connection);
+            async move { c.request("model/list", json!({})).await }
+        });
+        let a = server.next_message().await;
+        let b = server.next_message().await;
+        let (list, models) = if a["method"] == "thread/list" {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        // Answer out of order; server messages carry no "jsonrpc".
+        server
+            .send(json!({"id": models["id"], "error": {"code": -32600, "message": "nope"}}))
+            .await;
+        server
+            .send(json!({"id": list["id"], "result": {"data": []}}))
+            .await;
+        assert_eq!(first.await.unwrap().unwrap(), json!({"data": []}));
+        let error = second.await.unwrap().unwrap_err();
+        assert!(
+            matches!(&error, Error::Rpc { method, code: -32600, .. } if method == "model/list"),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn overloaded_requests_are_retried_with_backoff() {
+        let (connection, mut server) = connect();
+        let call = tokio::spawn({
+            let c = Arc::clone(&connection);
+            async move { c.request("turn/start", json!({})).await }
+        });
+        for _ in 0..2 {
+            let request = server.next_message().await;
+            server
+                .send(json!({"id": request["id"], "error": {"code": -32001, "message": "busy"}}))
+                .await;
+        }
+        let request = server.next_message().await;
+        server
+            .send(json!({"id": request["id"], "result": {"ok": true}}))
+            .await;
+        assert_eq!(call.await.unwrap().unwrap(), json!({"ok": true}));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_without_an_answer_hits_its_deadline() {
+        let (connection, mut server) = connect();
+        let call = tokio::spawn({
+            let c = Arc::clone(&connection);
+            async move {
+                c.request_with_timeout("thread/read", json!({}), Duration::from_secs(3))
+                    .await
+            }
+        });
+        let _ = server.next_message().await;
+        let error = call.await.unwrap().unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::DeadlineExceeded {
+                    deadline: "request",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn closing_fails_pending_requests_and_streams_at_once() {
+        let (connection, mut server) = connect();
+        let (sender, mut receiver) = event_queue(16);
+        connection.attach_turn("thread-1", sender).unwrap();
+        let call = tokio::spawn({
+            let c = Arc::clone(&connection);
+            async move { c.request("thread/list", json!({})).await }
+        });
+        let _ = server.next_message().await;
+        server
+            .to_client
+            .send(Inbound::Closed(ClosedInfo {
+                code: Some(137),
+                signal: None,
+                detail: "killed".into(),
+            }))
+            .await
+            .unwrap();
+        let error = tokio::time::timeout(Duration::from_secs(2), call)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::ConnectionClosed {
+                    code: Some(137),
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        let streamed = receiver.pop().await.unwrap().unwrap_err();
+        assert!(matches!(streamed, Error::ConnectionClosed { .. }));
+        let after = connection
+            .request("thread/list", json!({}))
+            .await
+            .unwrap_err();
+        assert!(matches!(after, Error::ConnectionClosed { .. }));
+    }
+
+    #[tokio::test]
+    async fn unknown_server_requests_are_refused_at_once() {
+        let (_connection, mut server) = connect();
+        server
+            .send(json!({"id": 7, "method": "account/chatgptAuthTokens/refresh", "params": {}}))
+            .await;
+        let reply = server.next_message().await;
+        assert_eq!(reply["id"], 7);
+        assert_eq!(reply["error"]["code"], -32601);
+        server
+            .send(json!({"id": 8, "method": "item/tool/call", "params": {"tool": "lookup", "threadId": "t"}}))
+            .await;
+        let reply = server.next_message().await;
+        assert_eq!(reply["id"], 8);
+        assert_eq!(reply["result"]["success"], false);
+    }
+
+    #[tokio::test]
+    async fn notifications_and_approvals_reach_only_their_thread() {
+        let (connection, mut server) = connect();
+        let (a_sender, mut a_events) = event_queue(64);
+        let (b_sender, mut b_events) = event_queue(64);
+        connection.register_thread(
+            "thread-a",
+            Approver::new(approval_fn(|_| async { Ok(ApprovalDecision::Accept) })),
+        );
+        connection.attach_turn("thread-a", a_sender).unwrap();
+        connection.attach_turn("thread-b", b_sender).unwrap();
+        server
+            .send(json!({"method": "item/agentMessage/delta", "params": {"threadId": "thread-b", "turnId": "u", "itemId": "m", "delta": "for b"}}))
+            .await;
+        server
+            .send(json!({"id": 0, "method": "item/commandExecution/requestApproval", "params": {"threadId": "thread-a", "turnId": "u", "itemId": "call_1", "command": "touch x"}}))
+            .await;
+        let reply = server.next_message().await;
+        assert_eq!(
+            reply,
+            json!({"jsonrpc": "2.0", "id": 0, "result": {"decision": "accept"}})
+        );
+        // thread-b (default approver) is declined.
+        server
+            .send(json!({"id": 1, "method": "item/fileChange/requestApproval", "params": {"threadId": "thread-b", "turnId": "u", "itemId": "call_2"}}))
+            .await;
+        let reply = server.next_message().await;
+        assert_eq!(reply["result"], json!({"decision": "decline"}));
+        server
+            .send(json!({"method": "turn/completed", "params": {"threadId": "thread-a", "turn": {"id": "u", "status": "completed", "items": []}}}))
+            .await;
+        server
+            .send(json!({"method": "turn/completed", "params": {"threadId": "thread-b", "turn": {"id": "u", "status": "completed", "items": []}}}))
+            .await;
+
+        let mut a_kinds = Vec::new();
+        while let Some(event) = a_events.pop().await {
+            a_kinds.push(event.unwrap().kind().to_owned());
+        }
+        let mut b_kinds = Vec::new();
+        while let Some(event) = b_events.pop().await {
+            b_kinds.push(event.unwrap().kind().to_owned());
+        }
+        assert_eq!(
+            a_kinds,
+            ["approval.requested", "approval.resolved", "turn.completed"]
+        );
+        assert_eq!(
+            b_kinds,
+            [
+                "item.agent_message.delta",
+                "approval.requested",
+                "approval.resolved",
+                "turn.completed"
+            ]
+        );
+        assert!(
+            connection.attach_turn("thread-a", event_queue(1).0).is_ok(),
+            "the ended turn was detached"
+        );
+    }
 }

@@ -713,3 +713,46 @@ async fn fork_starts_a_new_thread_with_the_history() {
         .expect_err("exec cannot fork");
     assert!(matches!(error, Error::Unsupported { .. }), "{error:?}");
 }
+
+#[tokio::test]
+async fn a_pool_spreads_threads_over_remote_app_servers() {
+    let harness = Harness::app_server(
+        Scenario::new()
+            .per_thread(true)
+            .response(MockResponse::message("pooled answer")),
+    )
+    .await;
+    let options = crate::common::hermetic_options(&harness.hermetic);
+    let binary = harness.codex.binary().unwrap();
+    let first = ListeningAppServer::spawn(binary, &options, None)
+        .await
+        .unwrap();
+    let second = ListeningAppServer::spawn(binary, &options, None)
+        .await
+        .unwrap();
+    let pool = codexkit::CodexPool::remote(
+        [
+            RemoteAppServer::new(first.url()),
+            RemoteAppServer::new(second.url()),
+        ],
+        &codexkit::CodexOptions::default(),
+    )
+    .expect("pool");
+    assert_eq!(pool.members().len(), 2);
+    let mut turns = Vec::new();
+    for _ in 0..4 {
+        let thread = pool.start_thread(harness.thread_options());
+        turns.push(tokio::spawn(async move { thread.run("hello").await }));
+    }
+    for turn in turns {
+        assert_eq!(
+            turn.await.unwrap().expect("turn").final_response,
+            "pooled answer"
+        );
+    }
+    // Round robin: the next two picks are the two different members.
+    let a = pool.pick() as *const codexkit::Codex;
+    let b = pool.pick() as *const codexkit::Codex;
+    assert_ne!(a, b);
+    assert!(codexkit::CodexPool::new(Vec::new()).is_err());
+}
