@@ -12,6 +12,8 @@ pub const USAGE: u8 = 2;
 pub const CODEX_UNAVAILABLE: u8 = 3;
 /// Cancelled (Ctrl-C) or a deadline passed.
 pub const CANCELLED: u8 = 4;
+/// The answer does not match `--output-schema`.
+pub const SCHEMA_MISMATCH: u8 = 5;
 
 /// The exit code for an error.
 pub fn for_error(error: &Error) -> u8 {
@@ -20,7 +22,8 @@ pub fn for_error(error: &Error) -> u8 {
         | Error::BinaryUnusable { .. }
         | Error::Install { .. }
         | Error::Spawn { .. } => CODEX_UNAVAILABLE,
-        Error::InvalidOption { .. } => USAGE,
+        Error::InvalidOption { .. } | Error::InvalidSchema { .. } => USAGE,
+        Error::SchemaMismatch { .. } => SCHEMA_MISMATCH,
         Error::Cancelled | Error::DeadlineExceeded { .. } => CANCELLED,
         _ => TURN_FAILED,
     }

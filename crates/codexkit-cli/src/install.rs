@@ -47,21 +47,38 @@ async fn run_install(mut options: InstallOptions) -> Result<PathBuf, Error> {
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     let shown = bar.clone();
+    // Without a terminal the bar is hidden: say each stage once instead.
+    let plain = !std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let said_extracting = Arc::new(std::sync::atomic::AtomicBool::new(false));
     options.progress = Some(Arc::new(move |progress: InstallProgress| match progress {
         InstallProgress::Fetching { spec } => {
+            if plain {
+                eprintln!("fetching {spec} with npm…");
+            }
             shown.set_message(format!("fetching {spec} with npm"));
             shown.enable_steady_tick(std::time::Duration::from_millis(120));
         }
-        InstallProgress::Verifying { .. } => shown.set_message("verifying integrity"),
+        InstallProgress::Verifying { .. } => {
+            if plain {
+                eprintln!("verifying integrity…");
+            }
+            shown.set_message("verifying integrity");
+        }
         InstallProgress::Extracting {
             done_bytes,
             total_bytes,
         } => {
+            if plain && !said_extracting.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                eprintln!("extracting {} MB…", total_bytes / 1_000_000);
+            }
             shown.set_message("extracting");
             shown.set_length(total_bytes);
             shown.set_position(done_bytes);
         }
         InstallProgress::Installed { path } | InstallProgress::AlreadyInstalled { path } => {
+            if plain {
+                eprintln!("codex ready at {}", path.display());
+            }
             shown.set_message(format!("codex ready at {}", path.display()));
         }
         _ => {}
@@ -78,25 +95,46 @@ async fn run_install(mut options: InstallOptions) -> Result<PathBuf, Error> {
 }
 
 /// A client for the codex that options and discovery find; installs the pinned one when none
-/// is found, unless `no_install`.
+/// is found, unless `no_install` or the user named a binary (`--codex-path`,
+/// `CODEXKIT_CODEX_PATH`): a binary that was asked for and is missing is an error, not a reason
+/// to download another. The binary must answer `--version` like codex does.
 pub async fn codex_client(
     options: CodexOptions,
     no_install: bool,
     quiet: bool,
 ) -> Result<Codex, Error> {
-    match Codex::new(options.clone()) {
-        Ok(codex) => Ok(codex),
-        Err(Error::BinaryNotFound { attempts }) if !no_install && options.codex_path.is_none() => {
+    let codex = match Codex::new(options.clone()) {
+        Ok(codex) => codex,
+        Err(Error::BinaryNotFound { attempts })
+            if !no_install && !attempts.iter().any(named_by_user) =>
+        {
             if !quiet {
                 eprintln!(
                     "codex not found; installing the pinned codex {}…",
                     binary::PINNED_VERSION
                 );
             }
-            tracing::debug!(?attempts, "installing codex after discovery failed");
             let path = run_install(InstallOptions::default()).await?;
-            Codex::new(options.with_codex_path(path))
+            Codex::new(options.with_codex_path(path))?
         }
-        Err(error) => Err(error),
+        Err(error) => return Err(error),
+    };
+    if let Some(found) = codex.binary().cloned() {
+        // A program that is not codex fails here, clearly, instead of mid-turn.
+        tokio::task::spawn_blocking(move || found.check_version())
+            .await
+            .map_err(|e| Error::BinaryUnusable {
+                path: PathBuf::new(),
+                reason: format!("the version check failed to run: {e}"),
+            })??;
     }
+    Ok(codex)
+}
+
+/// Whether discovery looked at a binary the user named (and found it missing).
+fn named_by_user(attempt: &binary::DiscoveryAttempt) -> bool {
+    matches!(
+        attempt.source,
+        binary::DiscoverySource::ExplicitPath | binary::DiscoverySource::EnvVar
+    ) && attempt.path.is_some()
 }

@@ -2,9 +2,12 @@
 
 mod ask;
 mod exit;
+mod fixtures;
 mod install;
+mod parity;
 mod render;
 mod run;
+mod verify;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -26,6 +29,17 @@ enum Command {
     Install(install::InstallArgs),
     /// List the models codex offers (through the app-server's `model/list`).
     Models(run::ModelsArgs),
+    /// Record the scenario catalogue against the pinned codex, or check the recordings.
+    #[command(after_help = fixtures::EXAMPLES)]
+    Fixtures(fixtures::FixturesArgs),
+    /// Check that this machine's codex is the pinned one and that the committed schema and
+    /// fixtures still hold (exit 6 when a check fails).
+    #[command(after_help = verify::EXAMPLES)]
+    Verify(verify::VerifyArgs),
+    /// Replay every golden transcript through the decoders and the normalizer, with no
+    /// process, and compare SDK-level summaries (exit 6 on a difference).
+    #[command(after_help = parity::EXAMPLES)]
+    Parity(parity::ParityArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +70,9 @@ fn main() -> ExitCode {
             Command::Run(args) => run::run(*args).await,
             Command::Install(args) => install::install(args).await,
             Command::Models(args) => run::models(args).await,
+            Command::Fixtures(args) => fixtures::fixtures(args).await,
+            Command::Verify(args) => verify::verify(args).await,
+            Command::Parity(args) => parity::parity(args),
         }
     });
     ExitCode::from(code)
@@ -68,6 +85,7 @@ fn init_tracing() {
         .unwrap_or_else(|_| EnvFilter::new("warn,codexkit::app_server::connection=error"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();

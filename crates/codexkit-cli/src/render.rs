@@ -17,6 +17,7 @@ pub struct HumanRenderer {
     thread_id: Option<String>,
     /// The agent message being streamed by deltas, if any.
     streaming: Option<String>,
+    output_closed: bool,
 }
 
 impl HumanRenderer {
@@ -33,15 +34,41 @@ impl HumanRenderer {
             pending_message: None,
             thread_id: None,
             streaming: None,
+            output_closed: false,
         }
     }
 
-    fn out(&self, text: &str) {
-        self.spinner.suspend(|| println!("{text}"));
+    fn out(&mut self, text: &str) {
+        self.write_out(&format!("{text}\n"));
+    }
+
+    /// Writes to stdout without panicking when it is closed; remembers that it is.
+    fn write_out(&mut self, text: &str) {
+        use std::io::Write;
+        if self.output_closed {
+            return;
+        }
+        let written = self.spinner.suspend(|| {
+            let mut stdout = std::io::stdout();
+            stdout
+                .write_all(text.as_bytes())
+                .and_then(|()| stdout.flush())
+        });
+        if written.is_err() {
+            self.output_closed = true;
+        }
     }
 
     fn err(&self, text: &str) {
-        self.spinner.suspend(|| eprintln!("{text}"));
+        self.spinner.suspend(|| {
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "{text}");
+        });
+    }
+
+    /// Whether stdout was closed by the reader (the turn should stop).
+    pub fn output_closed(&self) -> bool {
+        self.output_closed
     }
 
     fn flush_message(&mut self) {
@@ -66,15 +93,12 @@ impl HumanRenderer {
                 self.flush_message();
                 let first = self.streaming.as_deref() != Some(delta.item_id.as_str());
                 self.streaming = Some(delta.item_id.to_string());
-                self.spinner.suspend(|| {
-                    use std::io::Write;
-                    let mut stdout = std::io::stdout();
-                    if first {
-                        let _ = write!(stdout, "• ");
-                    }
-                    let _ = write!(stdout, "{}", delta.delta);
-                    let _ = stdout.flush();
-                });
+                let text = if first {
+                    format!("• {}", delta.delta)
+                } else {
+                    delta.delta.clone()
+                };
+                self.write_out(&text);
             }
             ThreadEvent::ApprovalRequested(request) => {
                 let what = request
@@ -173,19 +197,19 @@ impl HumanRenderer {
     pub fn finish(mut self, usage: Option<&Usage>) {
         self.spinner.finish_and_clear();
         if let Some(answer) = self.pending_message.take() {
-            println!("Final answer:\n{answer}");
+            self.out(&format!("Final answer:\n{answer}"));
         }
         if let Some(usage) = usage {
-            println!(
+            self.out(&format!(
                 "\ntokens: {} input ({} cached), {} output ({} reasoning)",
                 usage.input_tokens,
                 usage.cached_input_tokens,
                 usage.output_tokens,
                 usage.reasoning_output_tokens
-            );
+            ));
         }
-        if let Some(id) = &self.thread_id {
-            println!("thread: {id}");
+        if let Some(id) = self.thread_id.clone() {
+            self.out(&format!("thread: {id}"));
         }
     }
 

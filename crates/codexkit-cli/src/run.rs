@@ -9,6 +9,7 @@ use codexkit::{
     ApprovalMode, Codex, CodexOptions, ConfigOverride, Error, SandboxMode, ThreadOptions,
     Transport, TurnOptions,
 };
+use codexkit::structured::OutputSchema;
 use codexkit_testkit::{HermeticCodex, MockModel, MockResponse, OutputItem, Scenario};
 use std::io::Write;
 use std::path::PathBuf;
@@ -84,6 +85,24 @@ pub struct RunArgs {
     /// End the turn after this long without any event (exit code 4).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     idle_timeout: Option<std::time::Duration>,
+    /// Ask for an answer following this JSON Schema (strict mode). The answer is validated:
+    /// stdout then carries only the JSON (unless --json), and a mismatch exits with code 5.
+    #[arg(long, value_name = "FILE")]
+    output_schema: Option<PathBuf>,
+}
+
+/// Reads and checks `--output-schema FILE` before anything starts.
+fn load_output_schema(path: Option<&std::path::Path>) -> Result<Option<OutputSchema>, Error> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path).map_err(|e| Error::InvalidOption {
+        option: "--output-schema".into(),
+        reason: format!("{}: {e}", path.display()),
+    })?;
+    let schema = serde_json::from_str(&text).map_err(|e| Error::InvalidOption {
+        option: "--output-schema".into(),
+        reason: format!("{} is not JSON: {e}", path.display()),
+    })?;
+    OutputSchema::new(schema).map(Some)
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
@@ -108,18 +127,45 @@ pub async fn run(args: RunArgs) -> u8 {
 }
 
 async fn run_inner(args: RunArgs) -> Result<u8, Error> {
+    let output_schema = load_output_schema(args.output_schema.as_deref())?;
     let mock_scenario = if args.offline {
         Some(demo_scenario())
     } else if let Some(path) = &args.scenario {
         let scenario = Scenario::from_file(path).map_err(|e| Error::InvalidOption {
-            option: "scenario".into(),
+            option: "--scenario".into(),
             reason: e.to_string(),
         })?;
+        if scenario.responses.is_empty() {
+            return Err(Error::InvalidOption {
+                option: "--scenario".into(),
+                reason: format!("{} has no responses", path.display()),
+            });
+        }
         Some(scenario)
     } else {
         None
     };
     let offline = mock_scenario.is_some();
+    if offline {
+        if args.resume.is_some() && args.codex_home.is_none() {
+            return Err(Error::InvalidOption {
+                option: "--resume".into(),
+                reason: "with --offline/--scenario, pass the same --codex-home DIR as the run \
+                         that created the thread (each mock run has a fresh CODEX_HOME otherwise)"
+                    .into(),
+            });
+        }
+        if let Some(text) = args
+            .config
+            .iter()
+            .find(|c| c.trim_start().starts_with("model_provider"))
+        {
+            return Err(Error::InvalidOption {
+                option: "-c".into(),
+                reason: format!("{text:?}: --offline/--scenario runs always use the mock model"),
+            });
+        }
+    }
 
     let mut codex_options = CodexOptions::default();
     let mut thread_options = ThreadOptions::default();
@@ -139,20 +185,23 @@ async fn run_inner(args: RunArgs) -> Result<u8, Error> {
             Some(home) => HermeticCodex::with_codex_home(&mock, home),
             None => HermeticCodex::new(&mock),
         }
-        .map_err(|e| Error::Io {
-            action: "creating a CODEX_HOME for",
-            path: args.codex_home.clone().unwrap_or_else(std::env::temp_dir),
-            source: e,
+        .map_err(|e| Error::InvalidOption {
+            option: "--codex-home".into(),
+            reason: match &args.codex_home {
+                Some(home) => format!("{} cannot be used as CODEX_HOME: {e}", home.display()),
+                None => format!("a temporary CODEX_HOME could not be created: {e}"),
+            },
         })?;
-        for (key, value) in hermetic.env() {
-            codex_options = codex_options.with_env(key, value);
+        // A mock run needs no credentials: keep the user's keys away from codex and from the
+        // commands the scripted agent runs.
+        for (name, _) in std::env::vars_os() {
+            if codexkit::redact::is_secret_name(&name.to_string_lossy()) {
+                codex_options = codex_options.without_env(name);
+            }
         }
-        for (key, value) in hermetic.config_overrides() {
-            codex_options.config.push(ConfigOverride::new(
-                &key,
-                codexkit::ConfigValue::Literal(value),
-            )?);
-        }
+        codex_options = codex_options
+            .with_envs(hermetic.env())
+            .with_config_literals(hermetic.config_overrides())?;
         thread_options = thread_options
             .with_model(hermetic.model())
             .with_skip_git_repo_check(true);
@@ -206,6 +255,17 @@ async fn run_inner(args: RunArgs) -> Result<u8, Error> {
     thread_options = thread_options.with_working_directory(working_dir);
 
     let prompt = match (&args.prompt, offline) {
+        // `-` reads the prompt from stdin: no argv length limit.
+        (Some(prompt), _) if prompt == "-" => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text).map_err(|e| {
+                Error::InvalidOption {
+                    option: "prompt".into(),
+                    reason: format!("reading it from stdin failed: {e}"),
+                }
+            })?;
+            text
+        }
         (Some(prompt), _) => prompt.clone(),
         (None, true) => DEMO_PROMPT.to_owned(),
         (None, false) => {
@@ -228,8 +288,27 @@ async fn run_inner(args: RunArgs) -> Result<u8, Error> {
     if let Some(timeout) = args.idle_timeout {
         turn_options = turn_options.with_idle_timeout(timeout);
     }
-    let code = drive_turn(&codex, &thread, prompt, turn_options, args.json).await;
+    if let Some(schema) = &output_schema {
+        turn_options = turn_options.with_output_schema(schema.as_value().clone());
+    }
+    let code = drive_turn(
+        &codex,
+        &thread,
+        prompt,
+        turn_options,
+        args.json,
+        output_schema.as_ref(),
+    )
+    .await;
     drop(setup);
+    if let (Some(asked), Some(got)) = (&args.resume, thread.id()) {
+        if asked.as_str() != got.as_str() {
+            eprintln!(
+                "error: codex did not find thread {asked} and ran the turn in a new thread {got}"
+            );
+            return Ok(exit::TURN_FAILED);
+        }
+    }
     code
 }
 
@@ -239,9 +318,13 @@ async fn drive_turn(
     prompt: String,
     turn_options: TurnOptions,
     json: bool,
+    schema: Option<&OutputSchema>,
 ) -> Result<u8, Error> {
     let mut stream = thread.run_streamed_with(prompt, turn_options).await?;
-    let mut renderer = (!json).then(HumanRenderer::new);
+    // With --output-schema, human mode prints nothing but the validated JSON.
+    let quiet = schema.is_some() && !json;
+    let mut answer_items: Vec<codexkit::ThreadItem> = Vec::new();
+    let mut renderer = (!json && !quiet).then(HumanRenderer::new);
     let mut usage: Option<Usage> = None;
     let mut failed: Option<String> = None;
     let mut interrupted = false;
@@ -249,12 +332,12 @@ async fn drive_turn(
     loop {
         let next = tokio::select! {
             next = stream.next() => next,
-            _ = tokio::signal::ctrl_c() => {
+            signal = termination_signal() => {
                 stream.cancel().await;
                 if let Some(renderer) = renderer.take() {
                     renderer.abort();
                 }
-                eprintln!("cancelled");
+                eprintln!("cancelled ({signal})");
                 return Ok(exit::CANCELLED);
             }
         };
@@ -274,10 +357,21 @@ async fn drive_turn(
                 failed = Some(turn_failed.error.message.clone())
             }
             ThreadEvent::TurnInterrupted(_) => interrupted = true,
+            ThreadEvent::ItemCompleted(done) if schema.is_some() => {
+                answer_items.push(done.item.clone())
+            }
             _ => {}
+        }
+        if quiet {
+            continue;
         }
         if let Some(renderer) = renderer.as_mut() {
             renderer.event(&event);
+            if renderer.output_closed() {
+                // stdout closed (e.g. piped into `head`): stop the turn quietly.
+                stream.cancel().await;
+                return Ok(exit::CANCELLED);
+            }
         } else {
             let line = serde_json::to_string(&event).unwrap_or_else(|e| {
                 format!(r#"{{"type":"codexkit.warning","message":"unserializable event: {e}"}}"#)
@@ -308,6 +402,22 @@ async fn drive_turn(
     }
     if let Some(renderer) = renderer.take() {
         renderer.finish(usage.as_ref());
+    }
+    if let Some(schema) = schema {
+        let raw = codexkit::structured::final_answer(&answer_items);
+        match schema.validate(&raw) {
+            Ok(value) if quiet => println!("{value}"),
+            Ok(_) => {}
+            Err(Error::SchemaMismatch { errors, .. }) => {
+                eprintln!("error: the answer does not match --output-schema:");
+                for error in &errors {
+                    eprintln!("  {error}");
+                }
+                eprintln!("the answer was: {raw}");
+                return Ok(exit::SCHEMA_MISMATCH);
+            }
+            Err(error) => return Err(error),
+        }
     }
     Ok(exit::COMPLETED)
 }
@@ -379,5 +489,31 @@ pub async fn models(args: ModelsArgs) -> u8 {
             eprintln!("error: {error}");
             exit::for_error(&error)
         }
+    }
+}
+
+/// Resolves on Ctrl-C, SIGTERM or SIGHUP: each cancels the turn, so no codex is left behind
+/// when `codexkit` is stopped by `timeout`, a CI runner or a closed terminal.
+async fn termination_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return "interrupt";
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => "interrupt",
+            _ = term.recv() => "terminate",
+            _ = hup.recv() => "hangup",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        "interrupt"
     }
 }

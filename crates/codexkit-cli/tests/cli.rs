@@ -348,3 +348,244 @@ fn models_lists_the_catalog() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn closing_stdout_early_stops_the_turn_without_a_panic() {
+    use std::io::{BufRead, BufReader};
+    let dir = project_dir();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_codexkit"))
+        .args(["run", "--offline", "--no-install"])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    // The reader is gone now, like `| head -1`.
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        matches!(out.status.code(), Some(0) | Some(4)),
+        "{:?}: {stderr}",
+        out.status
+    );
+}
+
+#[test]
+fn sigterm_cancels_the_turn_and_leaves_no_codex_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        r#"{"responses":[{"output":[{"exec_command":"sleep 30"}]},{"output":[{"message":"done"}]}]}"#,
+    );
+    let child = Command::new(env!("CARGO_BIN_EXE_codexkit"))
+        .args([
+            "run",
+            "--scenario",
+            &scenario,
+            "--no-install",
+            "--json",
+            "--sandbox",
+            "workspace-write",
+            "go",
+        ])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    // Wait until the command is running.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while descendants(pid).len() < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let before = descendants(pid);
+    assert!(!before.is_empty(), "codex never started");
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let alive: Vec<u32> = before.into_iter().filter(|p| is_alive(*p)).collect();
+    assert!(alive.is_empty(), "processes survived SIGTERM: {alive:?}");
+}
+
+/// Live descendants of `pid` (children, grandchildren, …).
+fn descendants(pid: u32) -> Vec<u32> {
+    let mut parents = std::collections::HashMap::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(p) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{p}/stat")) else {
+            continue;
+        };
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        if let Some(ppid) = fields.get(1).and_then(|f| f.parse::<u32>().ok()) {
+            parents.insert(p, ppid);
+        }
+    }
+    let mut found = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(parent) = frontier.pop() {
+        for (child, ppid) in &parents {
+            if *ppid == parent && !found.contains(child) {
+                found.push(*child);
+                frontier.push(*child);
+            }
+        }
+    }
+    found
+}
+
+fn is_alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| {
+            !stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn a_named_codex_that_is_missing_is_an_error_not_an_install() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_codexkit"))
+        .args(["run", "--offline"])
+        .current_dir(dir.path())
+        .env("CODEXKIT_CODEX_PATH", "/nonexistent/codex")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("/nonexistent/codex"));
+    assert!(!text(&out.stderr).contains("installing"));
+
+    let not_codex = dir.path().join("not-codex");
+    std::fs::write(&not_codex, "#!/bin/sh\necho hello\n").unwrap();
+    std::fs::set_permissions(
+        &not_codex,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = codexkit(
+        &[
+            "run",
+            "--offline",
+            "--codex-path",
+            not_codex.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+}
+
+#[test]
+fn mock_runs_keep_user_secrets_away_and_refuse_a_real_provider() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        r#"{"responses":[{"output":[{"exec_command":"env"}]},{"output":[{"message":"env: {{last_output}}"}]}]}"#,
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_codexkit"))
+        .args([
+            "run",
+            "--scenario",
+            &scenario,
+            "--no-install",
+            "--json",
+            "show env",
+        ])
+        .current_dir(dir.path())
+        .env("OPENAI_API_KEY", "sk-verysecret-123456")
+        .env("MY_SERVICE_TOKEN", "tok-verysecret-abcdef")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        all.contains("PATH="),
+        "the command's env was captured: {all}"
+    );
+    assert!(
+        !all.contains("verysecret"),
+        "a secret reached the mock run: {all}"
+    );
+
+    for args in [
+        vec!["run", "--offline", "-c", "model_provider=\"openai\""],
+        vec!["run", "--offline", "--resume", "01a23d48-075b"],
+    ] {
+        let out = codexkit(&args, dir.path());
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let empty = dir.path().join("empty.json");
+    std::fs::write(&empty, r#"{"responses":[]}"#).unwrap();
+    let out = codexkit(&["run", "--scenario", empty.to_str().unwrap()], dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let out = codexkit(
+        &["run", "--offline", "--codex-home", file.to_str().unwrap()],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_dash_prompt_is_read_from_stdin() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write_scenario(
+        dir.path(),
+        r#"{"responses":[{"output":[{"message":"got it"}]}]}"#,
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_codexkit"))
+        .args([
+            "run",
+            "--scenario",
+            &scenario,
+            "--no-install",
+            "--json",
+            "-",
+        ])
+        .current_dir(dir.path())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let prompt = "a long prompt ".repeat(50_000);
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(prompt.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("got it"));
+}

@@ -75,6 +75,13 @@ pub enum ThreadEvent {
     /// The consumer was too slow: this many non-essential events were dropped here.
     #[serde(rename = "stream.lagged")]
     Lagged(Lagged),
+    /// A host tool (a function of this process exposed to the agent) was called; added by
+    /// codexkit, on both transports.
+    #[serde(rename = "tool.call.started")]
+    ToolCallStarted(ToolCallEvent),
+    /// A host tool call ended: its duration, whether it succeeded, and why not.
+    #[serde(rename = "tool.call.completed")]
+    ToolCallCompleted(ToolCallEvent),
     /// An event type this version of codexkit does not know, kept as raw JSON.
     #[serde(untagged)]
     Unknown(Value),
@@ -112,6 +119,8 @@ impl ThreadEvent {
             Self::ApprovalFailed(_) => "approval.failed",
             Self::TurnInterrupted(_) => "turn.interrupted",
             Self::Lagged(_) => "stream.lagged",
+            Self::ToolCallStarted(_) => "tool.call.started",
+            Self::ToolCallCompleted(_) => "tool.call.completed",
             Self::Unknown(raw) => raw.get("type").and_then(Value::as_str).unwrap_or("unknown"),
         }
     }
@@ -438,5 +447,86 @@ impl Lagged {
     /// Builds the payload.
     pub fn new(skipped: u64) -> Self {
         Self { skipped }
+    }
+}
+
+/// Payload of `tool.call.started` and `tool.call.completed`: one call of a host tool.
+///
+/// The completed event repeats the started one's fields and adds `duration_ms`, `success`
+/// and, for a failed call, `error` and `failure`.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ToolCallEvent {
+    /// The call id codex gave the call, when it is known (app-server: `callId`; exec: the
+    /// `callId` codex passes in the MCP request's `_meta`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub call_id: Option<String>,
+    /// The tool's namespace, for a tool registered in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// The tool name.
+    pub name: String,
+    /// The arguments the model passed, with the values of fields the tool marks secret
+    /// replaced by `"[redacted]"`.
+    #[serde(default)]
+    pub arguments: Value,
+    /// How long the call took, in milliseconds (completed only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// Whether the call succeeded (completed only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub success: Option<bool>,
+    /// What the model was told about the failure (completed, failed calls only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// Why the call failed: `unknown_tool`, `invalid_arguments`, `denied`, `handler_error`,
+    /// `panicked`, `timed_out` or `cancelled` (completed, failed calls only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+}
+
+impl ToolCallEvent {
+    /// A call that is starting.
+    pub fn started(
+        call_id: Option<String>,
+        namespace: Option<String>,
+        name: impl Into<String>,
+        arguments: Value,
+    ) -> Self {
+        Self {
+            call_id,
+            namespace,
+            name: name.into(),
+            arguments,
+            duration_ms: None,
+            success: None,
+            error: None,
+            failure: None,
+        }
+    }
+
+    /// The same call, completed successfully after `duration_ms`.
+    pub fn succeeded(&self, duration_ms: u64) -> Self {
+        Self {
+            duration_ms: Some(duration_ms),
+            success: Some(true),
+            ..self.clone()
+        }
+    }
+
+    /// The same call, failed after `duration_ms` for `failure` (see the field) with `error`.
+    pub fn failed(
+        &self,
+        duration_ms: u64,
+        failure: impl Into<String>,
+        error: impl Into<String>,
+    ) -> Self {
+        Self {
+            duration_ms: Some(duration_ms),
+            success: Some(false),
+            error: Some(error.into()),
+            failure: Some(failure.into()),
+            ..self.clone()
+        }
     }
 }

@@ -27,8 +27,8 @@ mod usage;
 
 pub use events::{
     ApprovalEvent, ItemDelta, ItemEvent, Lagged, StreamError, ThreadEvent, ThreadStarted,
-    TokenUsageUpdate, TurnCompleted, TurnDiff, TurnFailed, TurnInterrupted, TurnStarted, Warning,
-    decode_event,
+    TokenUsageUpdate, ToolCallEvent, TurnCompleted, TurnDiff, TurnFailed, TurnInterrupted,
+    TurnStarted, Warning, decode_event,
 };
 pub use ids::{ItemId, ThreadId};
 pub use items::{

@@ -6,8 +6,16 @@
 //!   from a scenario and records every request ([`RecordedRequest`]).
 //! * [`HermeticCodex`]: a fresh `CODEX_HOME` plus the `-c` overrides and environment that
 //!   point the real codex binary at the mock.
+//! * [`catalogue`]: named end-to-end situations (scenario, transports, thread options,
+//!   turns) as plain data, replayed and recorded by `codexkit fixtures`.
 //! * [`FakeCodex`] (unix): a scripted stand-in for the `codex` executable, for fault
 //!   injection (exit codes, stderr floods, long lines, lingering grandchildren).
+//! * [`StdioMcpServer`] (unix): a tiny stdio MCP server script (tools `add` and `fail`), to
+//!   attach to codex as a user MCP server.
+//! * [`FakeScript`]: the compiled fake, the `codexkit-fake-codex` binary of this crate, run
+//!   from a JSON script: arbitrary bytes, signals, stdio closed early, blocked `SIGTERM`,
+//!   grandchildren holding stdout, and a scripted JSON-RPC `codex app-server`
+//!   ([`fake_bin`]; find the binary with [`fake_codex_bin`]).
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,16 +41,25 @@
 
 #![deny(missing_docs)]
 
+pub mod catalogue;
 #[cfg(unix)]
 pub mod fake;
+#[cfg(unix)]
+pub mod fake_bin;
 pub mod hermetic;
+#[cfg(unix)]
+pub mod mcp_stdio;
 pub mod scenario;
 pub mod server;
 pub mod sse;
 
 #[cfg(unix)]
 pub use fake::{FakeCodex, Invocation};
+#[cfg(unix)]
+pub use fake_bin::{FakeScript, FakeStep, RawBytes, fake_codex_bin};
 pub use hermetic::{HermeticCodex, MOCK_API_KEY, MOCK_API_KEY_ENV, MOCK_MODEL, MOCK_PROVIDER_ID};
+#[cfg(unix)]
+pub use mcp_stdio::StdioMcpServer;
 pub use scenario::{
     MockResponse, OutputItem, ResponseBody, Scenario, ScenarioError, last_tool_output, usage,
 };

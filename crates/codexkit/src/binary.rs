@@ -256,9 +256,11 @@ pub fn probe_version(path: &Path) -> Result<String> {
 
 /// [`probe_version`] with a caller-chosen deadline.
 pub fn probe_version_with_timeout(path: &Path, timeout: Duration) -> Result<String> {
+    // The binary's output may echo its environment; keep secrets out of the error.
+    let redactor = crate::redact::Redactor::from_env(std::env::vars_os());
     let unusable = |reason: String| Error::BinaryUnusable {
         path: path.to_path_buf(),
-        reason,
+        reason: redactor.redact(&reason),
     };
     let output = run_with_deadline(path, &[OsStr::new("--version")], timeout)?;
     let Some(status) = output.status else {

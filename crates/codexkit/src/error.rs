@@ -130,6 +130,32 @@ pub enum Error {
         /// The transport in use.
         transport: &'static str,
     },
+    /// A host tool cannot be registered or served: a bad name, no handler, a schema that is
+    /// not a valid JSON Schema object, or a name clash between MCP servers.
+    #[error("invalid tool {name}: {reason}")]
+    InvalidTool {
+        /// The tool (or namespace, or server) name.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A tool with this name is already registered in this namespace of the tool set.
+    #[error("a tool named {} is already registered; deregister it first", qualified_tool(namespace.as_deref(), name))]
+    DuplicateTool {
+        /// The namespace, `None` for the top level.
+        namespace: Option<String>,
+        /// The tool name.
+        name: String,
+    },
+    /// The app-server connection was initialized without the experimental API, which this
+    /// feature needs (codex refuses `dynamicTools` without it).
+    #[error(
+        "{feature} need codex's experimental app-server API, but this client's connection was started without it; create the client with CodexOptions::with_experimental_api(true)"
+    )]
+    ExperimentalApiRequired {
+        /// What needs it.
+        feature: &'static str,
+    },
     /// A file operation failed.
     #[error("{action} {}: {source}", path.display())]
     Io {
@@ -141,6 +167,47 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The final answer does not match the turn's output schema (it is not JSON, fails
+    /// validation, or does not decode into the requested type).
+    #[error("the answer does not match the output schema: {}", errors.join("; "))]
+    SchemaMismatch {
+        /// The answer as the model gave it.
+        raw: String,
+        /// What is wrong with it, one entry per problem (`/json/pointer: message`).
+        errors: Vec<String>,
+    },
+    /// An output schema breaks the Responses API strict-mode rules (or is not a schema at all);
+    /// found before any process started.
+    #[error(
+        "the output schema is not usable in strict mode at {}: {reason}",
+        pointer_or_root(pointer)
+    )]
+    InvalidSchema {
+        /// JSON pointer of the offending schema node (empty for the root).
+        pointer: String,
+        /// What is wrong there.
+        reason: String,
+    },
+    /// Staging an attachment would take the store past its quota; nothing was kept.
+    #[error(
+        "the attachment store is full: {used} of {limit} bytes staged, {requested} more requested; run cleanup or raise the quota"
+    )]
+    QuotaExceeded {
+        /// The quota (maximum staged bytes).
+        limit: u64,
+        /// Bytes staged (and being staged) when the request was refused.
+        used: u64,
+        /// Bytes the refused request needed (so far, for a stream of unknown length).
+        requested: u64,
+    },
+}
+
+fn pointer_or_root(pointer: &str) -> String {
+    if pointer.is_empty() {
+        "the root".to_owned()
+    } else {
+        format!("{pointer:?}")
+    }
 }
 
 impl Error {
@@ -189,6 +256,13 @@ fn stderr_suffix(tail: &str) -> String {
         String::new()
     } else {
         format!("; stderr: {tail}")
+    }
+}
+
+fn qualified_tool(namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(namespace) => format!("{namespace}/{name}"),
+        None => name.to_owned(),
     }
 }
 

@@ -1,12 +1,15 @@
 //! Drive the Codex coding agent (the `codex` CLI) from Rust.
 //!
 //! Start a thread, run turns, and read what the agent did as typed events: commands it ran,
-//! files it changed, messages, token usage. codexkit finds (or installs) the pinned codex
-//! binary, runs it as a child process per turn, and guarantees that a dropped or cancelled
-//! turn leaves no process behind.
+//! files it changed, messages, token usage. codexkit finds the pinned codex binary (install it
+//! with `codexkit install`, or [`install::install_pinned`]), runs it as a child process per turn
+//! or as a shared app-server, and guarantees that a dropped or cancelled turn leaves no process
+//! behind.
+//!
+//! The example needs the dev-dependencies `codexkit-testkit`, `tempfile` and `tokio`.
 //!
 //! ```
-//! use codexkit::{Codex, CodexOptions, ConfigOverride, ConfigValue, ThreadOptions};
+//! use codexkit::{Codex, CodexOptions, ThreadOptions};
 //! use codexkit_testkit::{HermeticCodex, MockModel, MockResponse, Scenario};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
@@ -14,13 +17,9 @@
 //! // A mock model, so this example runs offline; drop these lines to use your own codex config.
 //! let mock = MockModel::start(Scenario::new().response(MockResponse::message("hi there"))).await?;
 //! let hermetic = HermeticCodex::new(&mock)?;
-//! let mut options = CodexOptions::default();
-//! for (key, value) in hermetic.env() {
-//!     options = options.with_env(key, value);
-//! }
-//! for (key, value) in hermetic.config_overrides() {
-//!     options.config.push(ConfigOverride::new(&key, ConfigValue::Literal(value))?);
-//! }
+//! let options = CodexOptions::default()
+//!     .with_envs(hermetic.env())
+//!     .with_config_literals(hermetic.config_overrides())?;
 //!
 //! let codex = Codex::new(options)?; // finds the pinned codex binary
 //! let workdir = tempfile::tempdir()?;
@@ -38,10 +37,11 @@
 //! ```
 //!
 //! For live output use [`Thread::run_streamed`], which returns an [`EventStream`] of
-//! [`protocol::ThreadEvent`]s; dropping it cancels the turn.
+//! [`ThreadEvent`]s; dropping it cancels the turn.
 
 mod app_server;
 pub mod approvals;
+pub mod attachments;
 pub mod binary;
 pub mod config;
 mod error;
@@ -51,16 +51,22 @@ pub mod options;
 mod pool;
 pub mod redact;
 mod stream;
+pub mod structured;
 mod thread;
+pub mod tools;
 
 pub use app_server::{AppServerClient, ListeningAppServer};
+#[doc(inline)]
 pub use codexkit_protocol as protocol;
+pub use codexkit_protocol::{ItemDetails, ThreadEvent, ThreadId, ThreadItem, Usage};
 pub use config::{ConfigOverride, ConfigValue};
 pub use error::{Error, Result};
 pub use options::{
-    ApprovalMode, CodexOptions, Input, ReasoningEffort, RemoteAppServer, SandboxMode, SecretString,
-    ThreadOptions, Transport, TurnOptions, WebSearchMode,
+    ApprovalMode, CodexHome, CodexOptions, Input, ReasoningEffort, RemoteAppServer, SandboxMode,
+    SecretString, ThreadOptions, Transport, TurnOptions, WebSearchMode,
 };
 pub use pool::CodexPool;
 pub use stream::EventStream;
 pub use thread::{Codex, Thread, TurnResult, TurnStatus};
+pub use attachments::{Attachment, AttachmentStore, InputAttachment};
+pub use structured::{OutputSchema, StructuredOptions, Typed};

@@ -11,6 +11,10 @@ use std::time::Duration;
 pub const DEFAULT_MAX_LINE_BYTES: usize = 256 * 1024 * 1024;
 /// Default amount of stderr kept for error messages.
 pub const DEFAULT_STDERR_TAIL_BYTES: usize = 64 * 1024;
+/// Default time between SIGTERM and SIGKILL on cancel.
+pub const DEFAULT_KILL_GRACE: Duration = Duration::from_secs(2);
+/// Default time codex gets to start (first output line, or `initialize` answered).
+pub const DEFAULT_STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default deadline for one app-server request.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Default time codex gets to exit after it closed stdout, before it is killed.
@@ -58,8 +62,10 @@ impl From<String> for SecretString {
 }
 
 /// Options for the codex process: which binary, its environment, and limits.
+///
+/// `Debug` shows environment values only for variables whose names do not look secret.
 #[non_exhaustive]
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct CodexOptions {
     /// The codex binary to run; `None` discovers it (see [`crate::binary::discover`]).
     pub codex_path: Option<PathBuf>,
@@ -69,23 +75,145 @@ pub struct CodexOptions {
     pub env: Vec<(OsString, OsString)>,
     /// Variables removed from codex's environment. `PATH` can't be removed.
     pub env_remove: Vec<OsString>,
-    /// Whether codex inherits this process's environment (default `true`). `PATH` is always
-    /// passed on.
+    /// Whether codex inherits this process's environment (default `true`). Without it, codex
+    /// gets only [`MINIMAL_ENV`] from this process, plus `env`.
     pub inherit_env: bool,
+    /// Where codex keeps its state (`CODEX_HOME`).
+    pub codex_home: CodexHome,
     /// `-c` overrides applied to every thread.
     pub config: Vec<ConfigOverride>,
     /// Longest accepted line of codex output; a longer one fails the turn.
     pub max_line_bytes: usize,
     /// How much of codex's stderr is kept for error messages.
     pub stderr_tail_bytes: usize,
-    /// How long codex gets to exit after closing its output before it is killed.
+    /// How long codex gets to exit after closing its output before it is stopped.
     pub exit_grace: Duration,
+    /// How long codex gets between SIGTERM and SIGKILL when a turn is cancelled.
+    pub kill_grace: Duration,
+    /// How long codex may take to print its first line (exec) or answer `initialize`
+    /// (app-server).
+    pub startup_timeout: Duration,
     /// How turns reach codex.
     pub transport: Transport,
     /// Opt in to codex's experimental app-server API (needed for dynamic tools).
     pub experimental_api: bool,
     /// Deadline for one app-server request.
     pub request_timeout: Duration,
+    /// Where attachments given as bytes or files are staged; `None` uses
+    /// [`AttachmentStore::shared`](crate::attachments::AttachmentStore::shared).
+    pub attachment_store: Option<crate::attachments::AttachmentStore>,
+}
+
+/// Variables passed on even when the environment is not inherited: what codex and the
+/// commands it runs need to work at all.
+pub const MINIMAL_ENV: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TERM",
+    "TMPDIR",
+    "CODEX_HOME",
+    "SYSTEMROOT",
+    "USERPROFILE",
+    "APPDATA",
+    "LOCALAPPDATA",
+    "TEMP",
+    "TMP",
+];
+
+/// Where codex keeps its state (`CODEX_HOME`: config, credentials, sessions, SQLite state).
+#[non_exhaustive]
+#[derive(Debug, Clone, Default)]
+pub enum CodexHome {
+    /// Whatever this process's environment says (`CODEX_HOME`, else codex's `~/.codex`).
+    #[default]
+    Inherit,
+    /// This directory; `~` is expanded and the directory created if missing.
+    Dir(PathBuf),
+    /// A fresh directory of this client's own, with `auth.json` and `config.toml` copied from
+    /// the usual home, removed when the last clone of the options is dropped. Many processes on
+    /// one home contend for its SQLite state; give each busy client its own.
+    Isolated(IsolatedHome),
+}
+
+/// The directory behind [`CodexHome::Isolated`], created on first use.
+#[derive(Debug, Clone, Default)]
+pub struct IsolatedHome {
+    dir: std::sync::Arc<std::sync::OnceLock<std::sync::Arc<tempfile::TempDir>>>,
+}
+
+impl CodexHome {
+    /// A fresh isolated home.
+    pub fn isolated() -> Self {
+        Self::Isolated(IsolatedHome::default())
+    }
+
+    /// The directory codex should use, created if needed; `None` to inherit.
+    pub(crate) fn resolve(&self, inherited: Option<&std::ffi::OsStr>) -> Result<Option<PathBuf>> {
+        match self {
+            Self::Inherit => Ok(None),
+            Self::Dir(dir) => {
+                let dir = expand_tilde(dir)?;
+                std::fs::create_dir_all(&dir).map_err(|e| Error::Io {
+                    action: "creating CODEX_HOME",
+                    path: dir.clone(),
+                    source: e,
+                })?;
+                Ok(Some(dir))
+            }
+            Self::Isolated(isolated) => {
+                if let Some(dir) = isolated.dir.get() {
+                    return Ok(Some(dir.path().to_path_buf()));
+                }
+                let dir = tempfile::Builder::new()
+                    .prefix("codexkit-home-")
+                    .tempdir()
+                    .map_err(|e| {
+                        Error::io(
+                            "creating an isolated CODEX_HOME in",
+                            std::env::temp_dir(),
+                            e,
+                        )
+                    })?;
+                let base = match inherited {
+                    Some(home) => Some(PathBuf::from(home)),
+                    None => dirs::home_dir().map(|h| h.join(".codex")),
+                };
+                if let Some(base) = base {
+                    for name in ["auth.json", "config.toml"] {
+                        let from = base.join(name);
+                        if from.is_file() {
+                            std::fs::copy(&from, dir.path().join(name))
+                                .map_err(|e| Error::io("copying", from.clone(), e))?;
+                        }
+                    }
+                }
+                let dir = isolated.dir.get_or_init(|| std::sync::Arc::new(dir));
+                Ok(Some(dir.path().to_path_buf()))
+            }
+        }
+    }
+}
+
+fn expand_tilde(path: &std::path::Path) -> Result<PathBuf> {
+    let Ok(rest) = path.strip_prefix("~") else {
+        return Ok(path.to_path_buf());
+    };
+    match dirs::home_dir() {
+        Some(home) => Ok(home.join(rest)),
+        None => Err(Error::invalid(
+            "CODEX_HOME",
+            format!(
+                "{} starts with ~ but the home directory is unknown",
+                path.display()
+            ),
+        )),
+    }
 }
 
 /// How codexkit talks to codex.
@@ -139,6 +267,34 @@ impl RemoteAppServer {
     }
 }
 
+impl fmt::Debug for CodexOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let env: Vec<(String, String)> = self
+            .env
+            .iter()
+            .map(|(k, v)| {
+                let name = k.to_string_lossy().into_owned();
+                let value = if crate::redact::is_secret_name(&name) {
+                    "[redacted]".to_owned()
+                } else {
+                    v.to_string_lossy().into_owned()
+                };
+                (name, value)
+            })
+            .collect();
+        f.debug_struct("CodexOptions")
+            .field("codex_path", &self.codex_path)
+            .field("api_key", &self.api_key)
+            .field("env", &env)
+            .field("env_remove", &self.env_remove)
+            .field("inherit_env", &self.inherit_env)
+            .field("codex_home", &self.codex_home)
+            .field("config", &self.config)
+            .field("transport", &self.transport)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Default for CodexOptions {
     fn default() -> Self {
         Self {
@@ -147,13 +303,17 @@ impl Default for CodexOptions {
             env: Vec::new(),
             env_remove: Vec::new(),
             inherit_env: true,
+            codex_home: CodexHome::Inherit,
             config: Vec::new(),
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             stderr_tail_bytes: DEFAULT_STDERR_TAIL_BYTES,
             exit_grace: DEFAULT_EXIT_GRACE,
+            kill_grace: DEFAULT_KILL_GRACE,
+            startup_timeout: DEFAULT_STARTUP_TIMEOUT,
             transport: Transport::Exec,
             experimental_api: false,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            attachment_store: None,
         }
     }
 }
@@ -177,6 +337,37 @@ impl CodexOptions {
         self
     }
 
+    /// Sets several variables in codex's environment.
+    pub fn with_envs<K, V>(mut self, vars: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: Into<OsString>,
+        V: Into<OsString>,
+    {
+        for (key, value) in vars {
+            self.env.push((key.into(), value.into()));
+        }
+        self
+    }
+
+    /// Adds `-c key=value` overrides whose values are already TOML text (such as
+    /// `codexkit_testkit::HermeticCodex::config_overrides`).
+    pub fn with_config_literals<K, V>(
+        mut self,
+        overrides: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self>
+    where
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        for (key, value) in overrides {
+            self.config.push(ConfigOverride::new(
+                key.as_ref(),
+                ConfigValue::Literal(value.into()),
+            )?);
+        }
+        Ok(self)
+    }
+
     /// Removes a variable from codex's environment.
     pub fn without_env(mut self, key: impl Into<OsString>) -> Self {
         self.env_remove.push(key.into());
@@ -189,10 +380,28 @@ impl CodexOptions {
         self
     }
 
+    /// Sets where codex keeps its state.
+    pub fn with_codex_home(mut self, home: CodexHome) -> Self {
+        self.codex_home = home;
+        self
+    }
+
     /// Adds a `-c key=value` override for every thread.
     pub fn with_config(mut self, key: &str, value: impl Into<ConfigValue>) -> Result<Self> {
         self.config.push(ConfigOverride::new(key, value)?);
         Ok(self)
+    }
+
+    /// Sets the time between SIGTERM and SIGKILL when a turn is cancelled.
+    pub fn with_kill_grace(mut self, grace: Duration) -> Self {
+        self.kill_grace = grace;
+        self
+    }
+
+    /// Sets how long codex may take to start.
+    pub fn with_startup_timeout(mut self, timeout: Duration) -> Self {
+        self.startup_timeout = timeout;
+        self
     }
 
     /// Chooses the transport.
@@ -348,6 +557,10 @@ pub struct ThreadOptions {
     pub approval_mode: Option<ApprovalMode>,
     /// Who answers approval requests, and their deadline (app-server). Declines by default.
     pub approver: crate::approvals::Approver,
+    /// Functions of this process the agent can call (see [`crate::tools`]).
+    pub tools: Option<crate::tools::ToolSet>,
+    /// The user's own MCP servers for this thread (`mcp_servers.<name>` config).
+    pub mcp_servers: Vec<crate::tools::McpServer>,
 }
 
 /// When codex asks for approval (codex's `approval_policy`).
@@ -473,6 +686,20 @@ impl ThreadOptions {
         self.config.push(config);
         self
     }
+
+    /// Lets the agent call these host tools (see [`crate::tools`]). On the app-server
+    /// transport this needs codex's experimental API, which codexkit turns on when it starts
+    /// the connection for such a thread.
+    pub fn with_tools(mut self, tools: crate::tools::ToolSet) -> Self {
+        self.tools = Some(tools);
+        self
+    }
+
+    /// Attaches one of the user's MCP servers to the thread.
+    pub fn with_mcp_server(mut self, server: crate::tools::McpServer) -> Self {
+        self.mcp_servers.push(server);
+        self
+    }
 }
 
 /// Options of one turn.
@@ -508,7 +735,7 @@ impl TurnOptions {
     }
 }
 
-/// What the user says in a turn: text and any number of images.
+/// What the user says in a turn: text, images and other attachments.
 #[non_exhaustive]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Input {
@@ -516,6 +743,8 @@ pub struct Input {
     pub text: String,
     /// Image files attached to the prompt.
     pub images: Vec<PathBuf>,
+    /// Images from bytes or URLs, and files (see [`crate::attachments::InputAttachment`]).
+    pub attachments: Vec<crate::attachments::InputAttachment>,
 }
 
 impl Input {
@@ -524,6 +753,7 @@ impl Input {
         Self {
             text: text.into(),
             images: Vec::new(),
+            attachments: Vec::new(),
         }
     }
 
@@ -549,5 +779,21 @@ impl From<String> for Input {
 impl From<&String> for Input {
     fn from(text: &String) -> Self {
         Self::text(text.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let options = CodexOptions::default()
+            .with_api_key("sk-top-secret-1")
+            .with_env("OPENAI_API_KEY", "sk-top-secret-2")
+            .with_env("VISIBLE", "plain-value");
+        let shown = format!("{options:?}");
+        assert!(!shown.contains("sk-top-secret"), "{shown}");
+        assert!(shown.contains("plain-value"), "{shown}");
     }
 }

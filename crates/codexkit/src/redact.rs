@@ -1,7 +1,5 @@
 //! Keeping secrets out of messages.
 
-use std::ffi::OsString;
-
 /// Shorter values are not treated as secrets: replacing them would mangle ordinary text.
 const MIN_SECRET_LEN: usize = 6;
 
@@ -45,11 +43,15 @@ impl std::fmt::Debug for Redactor {
 
 impl Redactor {
     /// A redactor for the secret-looking values of an environment.
-    pub fn from_env<'a>(env: impl IntoIterator<Item = (&'a OsString, &'a OsString)>) -> Self {
+    pub fn from_env<K, V>(env: impl IntoIterator<Item = (K, V)>) -> Self
+    where
+        K: AsRef<std::ffi::OsStr>,
+        V: AsRef<std::ffi::OsStr>,
+    {
         let mut redactor = Self::default();
         for (name, value) in env {
-            if is_secret_name(&name.to_string_lossy()) {
-                redactor.add(value.to_string_lossy());
+            if is_secret_name(&name.as_ref().to_string_lossy()) {
+                redactor.add(value.as_ref().to_string_lossy());
             }
         }
         redactor
@@ -63,6 +65,20 @@ impl Redactor {
             // Longest first, so a secret containing another is replaced whole.
             self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         }
+    }
+
+    /// `text` with every known secret replaced, borrowed when there was nothing to replace.
+    pub fn redact_cow<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        if self.secrets.iter().any(|s| text.contains(s.as_str())) {
+            std::borrow::Cow::Owned(self.redact(text))
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        }
+    }
+
+    /// Whether there is nothing to redact.
+    pub fn is_empty(&self) -> bool {
+        self.secrets.is_empty()
     }
 
     /// `text` with every known secret replaced.
@@ -80,6 +96,7 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::ffi::OsString;
 
     #[test]
     fn secret_names_are_recognised() {

@@ -6,6 +6,7 @@ use crate::exec::{self, ExecRun, argv};
 use crate::options::{CodexOptions, Input, ThreadOptions, Transport, TurnOptions};
 use crate::redact::Redactor;
 use crate::stream::{EventObserver, EventStream};
+use crate::tools;
 use crate::{Error, Result};
 use codexkit_protocol::{ItemDetails, ThreadEvent, ThreadId, ThreadItem, Usage};
 use std::io::Write;
@@ -76,11 +77,23 @@ impl Codex {
     }
 
     pub(crate) async fn connection(&self) -> Result<Arc<Connection>> {
+        self.connection_for(false).await
+    }
+
+    /// The shared connection; when it has to be started and `experimental_api` is set, it is
+    /// initialized with codex's experimental API (host tools need it).
+    pub(crate) async fn connection_for(&self, experimental_api: bool) -> Result<Arc<Connection>> {
         let mut slot = self.app_server.lock().await;
         if let Some(connection) = slot.as_ref().filter(|c| !c.is_closed()) {
             return Ok(Arc::clone(connection));
         }
-        let connection = match &self.options.transport {
+        let options = if experimental_api && !self.options.experimental_api {
+            std::borrow::Cow::Owned(self.options.as_ref().clone().with_experimental_api(true))
+        } else {
+            std::borrow::Cow::Borrowed(self.options.as_ref())
+        };
+        let options = options.as_ref();
+        let connection = match &options.transport {
             Transport::Exec => {
                 return Err(Error::Unsupported {
                     operation: "the app-server API",
@@ -90,9 +103,9 @@ impl Codex {
             Transport::AppServer => {
                 let binary = self.local_binary()?;
                 warn_if_unpinned(binary, &self.version_checked);
-                app_server::connect_stdio(&binary.path, &self.options).await?
+                app_server::connect_stdio(&binary.path, options).await?
             }
-            Transport::Remote(remote) => app_server::ws::connect(remote, &self.options).await?,
+            Transport::Remote(remote) => app_server::ws::connect(remote, options).await?,
         };
         let connection = Arc::new(connection);
         *slot = Some(Arc::clone(&connection));
@@ -209,12 +222,17 @@ impl Thread {
             // codex would read an empty stdin and stop with "No prompt provided".
             return Err(Error::invalid("prompt", "is empty"));
         }
-        argv::check_paths(&self.options, &input.images)?;
-        let observer = self.observer();
+        // Attachments: bytes and files are staged, files listed in the prompt, and the staging
+        // directory added to the sandbox; the stream holds their leases (attachments.rs).
+        let (input, staging) = crate::attachments::prepare(&self.codex.options, input).await?;
+        let staged_options = staging.thread_options(&self.options);
+        argv::check_paths(&staged_options, &input.images)?;
+        let observer = staging.hold(self.observer());
+        let tools = self.options.tools.as_ref().filter(|t| !t.is_empty());
         if self.codex.options.transport != Transport::Exec {
-            let connection = self.codex.connection().await?;
+            let connection = self.codex.connection_for(tools.is_some()).await?;
             let thread_id =
-                app_server::ensure_thread(&connection, self.id(), &self.options).await?;
+                app_server::ensure_thread(&connection, self.id(), &staged_options).await?;
             self.lock().id = Some(ThreadId::new(thread_id.as_str()));
             return app_server::start_turn(connection, thread_id, &input, &options, observer).await;
         }
@@ -225,19 +243,28 @@ impl Thread {
             .map(write_schema_file)
             .transpose()?;
         let resume = self.id();
+        // The thread's host tools, served for this turn only; stopped if anything below fails.
+        let hosted = match tools {
+            Some(tools) => Some(tools::mcp_host::start(tools).await?),
+            None => None,
+        };
+        let thread_options = tools::exec::thread_options(&staged_options, hosted.as_ref())?;
         let args = argv::exec_args(
             codex_options,
-            &self.options,
+            &thread_options,
             &argv::TurnArgs {
                 resume: resume.as_ref(),
                 images: &input.images,
                 output_schema_file: schema_file.as_deref(),
             },
         )?;
-        let env = argv::child_env(codex_options, std::env::vars_os());
+        let mut env = argv::child_env(codex_options, std::env::vars_os())?;
         let mut redactor = Redactor::from_env(&env);
         if let Some(key) = &codex_options.api_key {
             redactor.add(key.expose());
+        }
+        if let Some(hosted) = &hosted {
+            tools::exec::add_token(hosted, &mut env, &mut redactor);
         }
         let binary = self.codex.local_binary()?;
         warn_if_unpinned(binary, &self.codex.version_checked);
@@ -250,10 +277,16 @@ impl Thread {
             max_line_bytes: codex_options.max_line_bytes,
             stderr_tail_bytes: codex_options.stderr_tail_bytes,
             exit_grace: codex_options.exit_grace,
+            kill_grace: codex_options.kill_grace,
+            startup_timeout: codex_options.startup_timeout,
             redactor,
             keep_alive: schema_file.into_iter().collect(),
         })
         .await?;
+        let turn = match hosted {
+            Some(hosted) => tools::exec::attach(turn, hosted),
+            None => turn,
+        };
         Ok(EventStream::exec(
             turn,
             observer,
@@ -389,7 +422,7 @@ impl TurnCollector {
 
 /// The answer of a turn: the last agent message marked `final_answer` when codex marks
 /// phases (app-server), otherwise the last agent message.
-fn final_response(items: &[ThreadItem]) -> String {
+pub(crate) fn final_response(items: &[ThreadItem]) -> String {
     let messages = || {
         items.iter().rev().filter_map(|item| match &item.details {
             ItemDetails::AgentMessage(message) => Some(message),

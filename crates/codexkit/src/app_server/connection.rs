@@ -6,12 +6,13 @@
 
 use super::queue::QueueSender;
 use crate::approvals::{self, ApprovalKind, ApprovalRequest, Approver, Settlement};
+use crate::tools::ToolSet;
 use crate::{Error, Result};
 use codexkit_protocol::app_server::{ServerNotification, TurnNormalizer};
 use codexkit_protocol::{ApprovalEvent, ThreadEvent};
 use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -56,6 +57,8 @@ struct TurnSink {
 /// Per-thread routing state.
 struct ThreadRoute {
     approver: Approver,
+    /// The thread's host tools, which answer its `item/tool/call` requests.
+    tools: Option<ToolSet>,
     turn: Option<TurnSink>,
 }
 
@@ -69,6 +72,8 @@ struct Shared {
     routes: Mutex<HashMap<String, ThreadRoute>>,
     loaded_threads: Mutex<HashSet<String>>,
     closed: Mutex<Option<ClosedInfo>>,
+    /// Whether `initialize` turned on the experimental API.
+    experimental_api: AtomicBool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -108,6 +113,7 @@ impl Connection {
             routes: Mutex::new(HashMap::new()),
             loaded_threads: Mutex::new(HashSet::new()),
             closed: Mutex::new(None),
+            experimental_api: AtomicBool::new(false),
         });
         tokio::spawn(route(Arc::clone(&shared), inbound));
         Self {
@@ -210,11 +216,37 @@ impl Connection {
                     thread_id.to_owned(),
                     ThreadRoute {
                         approver,
+                        tools: None,
                         turn: None,
                     },
                 );
             }
         }
+    }
+
+    /// Sets the host tools that answer the thread's `item/tool/call` requests.
+    pub(crate) fn register_tools(&self, thread_id: &str, tools: Option<ToolSet>) {
+        let mut routes = lock(&self.shared.routes);
+        let route = routes
+            .entry(thread_id.to_owned())
+            .or_insert_with(|| ThreadRoute {
+                approver: Approver::default(),
+                tools: None,
+                turn: None,
+            });
+        route.tools = tools;
+    }
+
+    /// Records whether `initialize` turned on the experimental API.
+    pub(crate) fn set_experimental_api(&self, enabled: bool) {
+        self.shared
+            .experimental_api
+            .store(enabled, Ordering::Relaxed);
+    }
+
+    /// Whether the connection was initialized with the experimental API.
+    pub(crate) fn experimental_api(&self) -> bool {
+        self.shared.experimental_api.load(Ordering::Relaxed)
     }
 
     /// Whether this connection has loaded the thread (started, resumed or forked it).
@@ -238,6 +270,7 @@ impl Connection {
             .entry(thread_id.to_owned())
             .or_insert_with(|| ThreadRoute {
                 approver: Approver::default(),
+                tools: None,
                 turn: None,
             });
         if route.turn.as_ref().is_some_and(|t| !t.queue.is_finished()) {
@@ -475,20 +508,51 @@ fn answer_server_request(shared: &Arc<Shared>, id: Value, method: String, params
         });
         return;
     }
-    let reply = if method == "item/tool/call" {
-        let tool = params.get("tool").and_then(Value::as_str).unwrap_or("?");
-        json!({"jsonrpc": "2.0", "id": id, "result": {
-            "contentItems": [{"type": "inputText", "text": format!("no handler is registered for tool {tool}")}],
-            "success": false,
-        }})
-    } else {
-        tracing::debug!(method, "refusing a server request codexkit does not handle");
-        json!({"jsonrpc": "2.0", "id": id, "error": {
-            "code": -32601,
-            "message": format!("codexkit does not handle {method}"),
-        }})
-    };
+    if method == "item/tool/call" {
+        answer_tool_call(shared, id, params);
+        return;
+    }
+    tracing::debug!(method, "refusing a server request codexkit does not handle");
+    let reply = json!({"jsonrpc": "2.0", "id": id, "error": {
+        "code": -32601,
+        "message": format!("codexkit does not handle {method}"),
+    }});
     let _ = shared.outgoing.send(reply.to_string());
+}
+
+/// Answers a dynamic tool call from the thread's tool set, on a task of its own: the call's
+/// events go to the thread's turn before the answer goes to codex.
+fn answer_tool_call(shared: &Arc<Shared>, id: Value, params: Value) {
+    let thread_id = params.get("threadId").and_then(Value::as_str);
+    let (tools, queue) = {
+        let routes = lock(&shared.routes);
+        match thread_id.and_then(|t| routes.get(t)) {
+            Some(route) => (
+                route.tools.clone(),
+                route.turn.as_ref().map(|t| t.queue.clone()),
+            ),
+            None => (None, None),
+        }
+    };
+    let Some(tools) = tools else {
+        let result = crate::tools::dynamic::no_tools_response(&params);
+        let reply = json!({"jsonrpc": "2.0", "id": id, "result": result});
+        let _ = shared.outgoing.send(reply.to_string());
+        return;
+    };
+    let shared = Arc::clone(shared);
+    tokio::spawn(async move {
+        let sink: crate::tools::runner::EventSink = Arc::new(move |event| {
+            if let Some(queue) = &queue {
+                queue.push(event);
+            }
+        });
+        let result = crate::tools::dynamic::answer_call(&tools, &params, &sink).await;
+        let reply = json!({"jsonrpc": "2.0", "id": id, "result": result});
+        if shared.outgoing.send(reply.to_string()).is_err() {
+            tracing::debug!("connection closed before the tool result was sent");
+        }
+    });
 }
 
 #[cfg(test)]

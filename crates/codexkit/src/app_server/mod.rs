@@ -21,8 +21,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// Deadline for `initialize`.
-const INITIALIZE_TIMEOUT: Duration = Duration::from_secs(30);
 /// Time a turn gets to end after `turn/interrupt` before the stream gives up on it.
 const INTERRUPT_GRACE: Duration = Duration::from_secs(5);
 
@@ -33,7 +31,7 @@ pub(crate) async fn connect_stdio(program: &Path, options: &CodexOptions) -> Res
         args.push("-c".into());
         args.push(config.to_arg().into());
     }
-    let env = crate::exec::argv::child_env(options, std::env::vars_os());
+    let env = crate::exec::argv::child_env(options, std::env::vars_os())?;
     let mut redactor = Redactor::from_env(&env);
     if let Some(key) = &options.api_key {
         redactor.add(key.expose());
@@ -49,12 +47,21 @@ pub(crate) async fn connect_stdio(program: &Path, options: &CodexOptions) -> Res
     )
     .await?;
     let connection = Connection::start(inbound, outgoing, Box::new(guard), options.request_timeout);
-    initialize(&connection, options.experimental_api).await?;
+    initialize(
+        &connection,
+        options.experimental_api,
+        options.startup_timeout,
+    )
+    .await?;
     Ok(connection)
 }
 
 /// The `initialize` request and `initialized` notification.
-pub(crate) async fn initialize(connection: &Connection, experimental_api: bool) -> Result<Value> {
+pub(crate) async fn initialize(
+    connection: &Connection,
+    experimental_api: bool,
+    startup_timeout: Duration,
+) -> Result<Value> {
     let params = json!({
         "clientInfo": {
             "name": "codexkit",
@@ -63,10 +70,20 @@ pub(crate) async fn initialize(connection: &Connection, experimental_api: bool) 
         },
         "capabilities": { "experimentalApi": experimental_api },
     });
-    let result = connection
-        .request_with_timeout("initialize", params, INITIALIZE_TIMEOUT)
-        .await?;
+    let result = match connection
+        .request_with_timeout("initialize", params, startup_timeout)
+        .await
+    {
+        Err(Error::DeadlineExceeded { after, .. }) => {
+            return Err(Error::DeadlineExceeded {
+                deadline: "startup",
+                after,
+            });
+        }
+        other => other?,
+    };
     connection.notify("initialized")?;
+    connection.set_experimental_api(experimental_api);
     Ok(result)
 }
 
@@ -109,6 +126,26 @@ fn thread_params(options: &ThreadOptions) -> Result<Map<String, Value>> {
     if let Some(profile) = &options.profile {
         derived.push(ConfigOverride::new("profile", profile.as_str())?);
     }
+    derived.extend(crate::tools::mcp_servers::config_overrides(
+        &options.mcp_servers,
+    )?);
+    // Additional directories (the attachment store's among them) become writable roots, as
+    // exec's `--add-dir` does; an explicit `config` entry for the key wins.
+    if !options.additional_directories.is_empty() {
+        let roots = options
+            .additional_directories
+            .iter()
+            .map(|dir| {
+                std::path::absolute(dir)
+                    .map(|dir| ConfigValue::String(dir.to_string_lossy().into_owned()))
+                    .map_err(|e| Error::io("resolving", dir.clone(), e))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        derived.push(ConfigOverride::new(
+            "sandbox_workspace_write.writable_roots",
+            ConfigValue::Array(roots),
+        )?);
+    }
     for item in derived.iter().chain(&options.config) {
         config.insert(item.key.clone(), config_json(&item.value));
     }
@@ -147,6 +184,10 @@ fn input_items(input: &Input) -> Result<Vec<Value>> {
             std::path::absolute(image).map_err(|e| Error::io("resolving", image.clone(), e))?;
         items.push(json!({"type": "localImage", "path": path.to_string_lossy()}));
     }
+    // Image URLs (app-server only); other attachments were staged into `text` and `images`.
+    for url in crate::attachments::unstaged_image_urls(input)? {
+        items.push(json!({"type": "image", "url": url}));
+    }
     Ok(items)
 }
 
@@ -171,6 +212,18 @@ pub(crate) async fn ensure_thread(
     let params = thread_params(options)?;
     let id = match known_id {
         None => {
+            let mut params = params;
+            if let Some(tools) = options.tools.as_ref().filter(|t| !t.is_empty()) {
+                if !connection.experimental_api() {
+                    return Err(Error::ExperimentalApiRequired {
+                        feature: "host tools (dynamic tools)",
+                    });
+                }
+                params.insert(
+                    "dynamicTools".into(),
+                    Value::Array(crate::tools::dynamic::dynamic_tools(tools)),
+                );
+            }
             let result = connection
                 .request("thread/start", Value::Object(params))
                 .await?;
@@ -188,6 +241,7 @@ pub(crate) async fn ensure_thread(
     };
     connection.mark_loaded(&id);
     connection.register_thread(&id, options.approver.clone());
+    connection.register_tools(&id, options.tools.clone());
     Ok(id)
 }
 
@@ -207,6 +261,7 @@ pub(crate) async fn fork_thread(
     let id = thread_id_of(&result, "thread/fork")?;
     connection.mark_loaded(&id);
     connection.register_thread(&id, options.approver.clone());
+    connection.register_tools(&id, options.tools.clone());
     Ok(id)
 }
 

@@ -75,7 +75,8 @@ pub(crate) async fn spawn(
             loop {
                 match reader.next_line().await {
                     Ok(Some(bytes)) => {
-                        let text = String::from_utf8_lossy(&bytes).into_owned();
+                        let text = String::from_utf8_lossy(&bytes);
+                        let text = redactor.redact_cow(&text).into_owned();
                         if text.trim().is_empty() {
                             continue;
                         }

@@ -131,7 +131,12 @@ pub(crate) async fn connect(
         Box::new(guard),
         options.request_timeout,
     );
-    super::initialize(&connection, options.experimental_api).await?;
+    super::initialize(
+        &connection,
+        options.experimental_api,
+        options.startup_timeout,
+    )
+    .await?;
     Ok(connection)
 }
 
@@ -183,7 +188,7 @@ impl ListeningAppServer {
             args.push("-c".into());
             args.push(config.to_arg().into());
         }
-        let env = crate::exec::argv::child_env(options, std::env::vars_os());
+        let env = crate::exec::argv::child_env(options, std::env::vars_os())?;
         let launch = Launch {
             program: &binary.path,
             args: &args,

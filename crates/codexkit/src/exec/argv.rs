@@ -122,26 +122,34 @@ const REMOVED_BY_DEFAULT: &[&str] = &["RUST_BACKTRACE", "RUST_LIB_BACKTRACE"];
 
 /// The environment codex runs with.
 ///
-/// Starts from `inherited` (when inheriting), drops backtrace switches (they append stack
-/// traces to the error strings codex reports) and `env_remove`, applies the overlay, then the
-/// API key. `PATH` is always kept: codex and the commands it runs need it.
+/// Starts from `inherited` (all of it, or only [`crate::options::MINIMAL_ENV`] when not
+/// inheriting), drops backtrace switches (they append stack traces to the error strings codex
+/// reports) and `env_remove`, applies the overlay, the API key and `CODEX_HOME`. `PATH` and
+/// `HOME` are never removed: codex and the commands it runs need them.
 pub(crate) fn child_env(
     codex: &CodexOptions,
     inherited: impl IntoIterator<Item = (OsString, OsString)>,
-) -> BTreeMap<OsString, OsString> {
+) -> Result<BTreeMap<OsString, OsString>> {
     let inherited: BTreeMap<OsString, OsString> = inherited.into_iter().collect();
-    let path = inherited.get(OsStr::new("PATH")).cloned();
     let mut env = if codex.inherit_env {
-        inherited
+        inherited.clone()
     } else {
-        BTreeMap::new()
+        inherited
+            .iter()
+            .filter(|(k, _)| {
+                crate::options::MINIMAL_ENV
+                    .iter()
+                    .any(|m| OsStr::new(m) == k.as_os_str())
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     };
     for name in REMOVED_BY_DEFAULT {
         env.remove(OsStr::new(name));
     }
     for name in &codex.env_remove {
-        if name == "PATH" {
-            tracing::warn!("ignoring the request to remove PATH from codex's environment");
+        if name == "PATH" || name == "HOME" {
+            tracing::warn!(name = %name.to_string_lossy(), "ignoring the request to remove it from codex's environment");
             continue;
         }
         env.remove(name);
@@ -152,12 +160,18 @@ pub(crate) fn child_env(
     if let Some(key) = &codex.api_key {
         env.insert("CODEX_API_KEY".into(), key.expose().into());
     }
-    if !env.contains_key(OsStr::new("PATH")) {
-        if let Some(path) = path {
-            env.insert("PATH".into(), path);
+    let inherited_home = env.get(OsStr::new("CODEX_HOME")).cloned();
+    if let Some(home) = codex.codex_home.resolve(inherited_home.as_deref())? {
+        env.insert("CODEX_HOME".into(), home.into_os_string());
+    }
+    for keep in ["PATH", "HOME"] {
+        if !env.contains_key(OsStr::new(keep)) {
+            if let Some(value) = inherited.get(OsStr::new(keep)) {
+                env.insert(keep.into(), value.clone());
+            }
         }
     }
-    env
+    Ok(env)
 }
 
 /// Checks paths the turn refers to, so a typo is a clear error before codex starts.
@@ -331,7 +345,7 @@ mod tests {
             .without_env("DROP_ME")
             .without_env("PATH")
             .with_api_key("sk-secret");
-        let env = child_env(&codex, inherited.clone());
+        let env = child_env(&codex, inherited.clone()).unwrap();
         let keys: Vec<_> = env
             .keys()
             .map(|k| k.to_string_lossy().into_owned())
@@ -339,13 +353,48 @@ mod tests {
         assert_eq!(keys, ["CODEX_API_KEY", "EXTRA", "HOME", "PATH"]);
         assert_eq!(env[OsStr::new("CODEX_API_KEY")], "sk-secret");
 
-        let isolated = CodexOptions::default().with_inherit_env(false);
-        let env = child_env(&isolated, inherited);
+        let minimal = CodexOptions::default()
+            .with_inherit_env(false)
+            .without_env("HOME");
+        let env = child_env(&minimal, inherited).unwrap();
         let keys: Vec<_> = env
             .keys()
             .map(|k| k.to_string_lossy().into_owned())
             .collect();
-        assert_eq!(keys, ["PATH"]);
+        assert_eq!(keys, ["HOME", "PATH"]);
+    }
+
+    #[test]
+    fn codex_home_is_created_expanded_or_isolated() {
+        use crate::options::CodexHome;
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("base");
+        std::fs::create_dir(&base).unwrap();
+        std::fs::write(base.join("auth.json"), "{}").unwrap();
+        let inherited = vec![(OsString::from("CODEX_HOME"), base.clone().into_os_string())];
+
+        let wanted = dir.path().join("new/home");
+        let options = CodexOptions::default().with_codex_home(CodexHome::Dir(wanted.clone()));
+        let env = child_env(&options, inherited.clone()).unwrap();
+        assert_eq!(env[OsStr::new("CODEX_HOME")], wanted.as_os_str());
+        assert!(wanted.is_dir());
+
+        let tilde = CodexHome::Dir("~/x".into()).resolve(None).unwrap().unwrap();
+        assert!(!tilde.starts_with("~"));
+
+        let isolated = CodexOptions::default().with_codex_home(CodexHome::isolated());
+        let first =
+            child_env(&isolated, inherited.clone()).unwrap()[OsStr::new("CODEX_HOME")].clone();
+        let again =
+            child_env(&isolated.clone(), inherited).unwrap()[OsStr::new("CODEX_HOME")].clone();
+        assert_eq!(first, again, "one isolated home per client");
+        assert_ne!(first, base.as_os_str());
+        assert!(std::path::Path::new(&first).join("auth.json").is_file());
+
+        let blocked = dir.path().join("file");
+        std::fs::write(&blocked, "").unwrap();
+        let bad = CodexOptions::default().with_codex_home(CodexHome::Dir(blocked.join("sub")));
+        assert!(matches!(child_env(&bad, Vec::new()), Err(Error::Io { .. })));
     }
 
     #[test]

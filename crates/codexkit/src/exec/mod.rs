@@ -25,6 +25,8 @@ use tokio::sync::mpsc;
 
 /// How many decoded events may wait for a slow consumer before codex's output is paused.
 const EVENT_BUFFER: usize = 256;
+/// How long codex's stdout may stay open after codex exited.
+const OUTPUT_DRAIN: Duration = Duration::from_secs(2);
 /// How long to wait for the rest of stderr after codex exited.
 const STDERR_SETTLE: Duration = Duration::from_secs(2);
 /// Longest excerpt of a bad line kept in a warning or error.
@@ -40,6 +42,8 @@ pub(crate) struct ExecRun {
     pub max_line_bytes: usize,
     pub stderr_tail_bytes: usize,
     pub exit_grace: Duration,
+    pub kill_grace: Duration,
+    pub startup_timeout: Duration,
     pub redactor: Redactor,
     /// Files that must live as long as the child (the output schema).
     pub keep_alive: Vec<tempfile::TempPath>,
@@ -83,7 +87,8 @@ impl ExecTurn {
     }
 }
 
-/// Owns the child for the whole turn. Any exit path drops `guard`, which kills the group.
+/// Owns the child for the whole turn. Every exit path ends with the child reaped and its
+/// process group gone (`guard` kills what is left when dropped).
 async fn drive(
     run: ExecRun,
     mut child: Child,
@@ -95,6 +100,8 @@ async fn drive(
         max_line_bytes,
         stderr_tail_bytes,
         exit_grace,
+        kill_grace,
+        startup_timeout,
         redactor,
         keep_alive,
         ..
@@ -115,6 +122,7 @@ async fn drive(
         .take()
         .map(|stderr| tokio::spawn(tail.clone().drain(stderr)));
     let Some(stdout) = child.stdout.take() else {
+        terminate(&mut child, &guard, kill_grace).await;
         let _ = tx
             .send(Err(Error::Protocol {
                 message: "codex's stdout was not captured".into(),
@@ -126,19 +134,38 @@ async fn drive(
     let mut reader = LineReader::new(BufReader::with_capacity(64 * 1024, stdout), max_line_bytes);
 
     let mut terminal_seen = false;
+    let mut first_line_seen = false;
+    let mut exit_status: Option<std::process::ExitStatus> = None;
+    let startup_deadline = tokio::time::Instant::now() + startup_timeout;
+    // Once codex has exited, its output gets this long to drain: a process it left behind
+    // may hold stdout open forever.
+    let mut drain_deadline: Option<tokio::time::Instant> = None;
     let mut failure: Option<Error> = None;
     loop {
         let line = tokio::select! {
             _ = tx.closed() => {
                 tracing::debug!("event stream dropped; cancelling the turn");
-                guard.kill();
-                let _ = child.wait().await;
+                terminate(&mut child, &guard, kill_grace).await;
                 return;
+            }
+            status = child.wait(), if exit_status.is_none() => {
+                exit_status = status.ok();
+                drain_deadline = Some(tokio::time::Instant::now() + OUTPUT_DRAIN);
+                continue;
+            }
+            _ = tokio::time::sleep_until(startup_deadline), if !first_line_seen => {
+                failure = Some(Error::DeadlineExceeded { deadline: "startup", after: startup_timeout });
+                break;
+            }
+            _ = sleep_until_option(drain_deadline) => {
+                tracing::debug!("codex exited but its stdout stayed open; stopping the read");
+                break;
             }
             line = reader.next_line() => line,
         };
+        first_line_seen = true;
         let event = match line {
-            Ok(Some(bytes)) => match line_to_event(&bytes) {
+            Ok(Some(bytes)) => match line_to_event(&bytes, &redactor) {
                 Some(event) => event,
                 None => continue,
             },
@@ -160,34 +187,34 @@ async fn drive(
         }
         if tx.send(Ok(event)).await.is_err() {
             tracing::debug!("event stream dropped; cancelling the turn");
-            guard.kill();
-            let _ = child.wait().await;
+            terminate(&mut child, &guard, kill_grace).await;
             return;
         }
     }
 
     if let Some(error) = failure {
-        guard.kill();
-        let _ = child.wait().await;
+        terminate(&mut child, &guard, kill_grace).await;
         let _ = tx.send(Err(error)).await;
         return;
     }
 
-    let status = match tokio::time::timeout(exit_grace, child.wait()).await {
-        Ok(Ok(status)) => Some(status),
-        Ok(Err(error)) => {
-            tracing::warn!(%error, "waiting for codex failed");
-            None
-        }
-        Err(_) => {
-            tracing::warn!(
-                ?exit_grace,
-                "codex closed its output but did not exit; killing it"
-            );
-            guard.kill();
-            let _ = child.wait().await;
-            None
-        }
+    let status = match exit_status {
+        Some(status) => Some(status),
+        None => match tokio::time::timeout(exit_grace, child.wait()).await {
+            Ok(Ok(status)) => Some(status),
+            Ok(Err(error)) => {
+                tracing::warn!(%error, "waiting for codex failed");
+                None
+            }
+            Err(_) => {
+                tracing::warn!(
+                    ?exit_grace,
+                    "codex closed its output but did not exit; stopping it"
+                );
+                terminate(&mut child, &guard, kill_grace).await;
+                None
+            }
+        },
     };
     guard.finish();
     drop(keep_alive);
@@ -217,14 +244,44 @@ async fn drive(
         .await;
 }
 
+/// Stops codex and everything in its process group: SIGTERM, `kill_grace` to exit, then
+/// SIGKILL; always reaps the child. Safe to call when it already exited.
+async fn terminate(child: &mut Child, guard: &GroupGuard, kill_grace: Duration) {
+    if let Ok(Some(_)) = child.try_wait() {
+        // Exited: whatever it left in its group still goes.
+        guard.kill();
+        return;
+    }
+    guard.terminate();
+    match tokio::time::timeout(kill_grace, child.wait()).await {
+        Ok(_) => guard.kill(),
+        Err(_) => {
+            tracing::debug!(?kill_grace, "codex ignored SIGTERM; killing it");
+            guard.kill();
+            let _ = child.wait().await;
+        }
+    }
+}
+
+async fn sleep_until_option(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// Decodes one stdout line; lines that are not events become warnings, blank lines nothing.
-fn line_to_event(bytes: &[u8]) -> Option<ThreadEvent> {
+/// Known secrets are replaced before decoding, so no event carries one.
+fn line_to_event(bytes: &[u8], redactor: &Redactor) -> Option<ThreadEvent> {
     let Ok(text) = std::str::from_utf8(bytes) else {
+        let lossy = String::from_utf8_lossy(bytes);
         return Some(ThreadEvent::Warning(Warning::new(
             "codex printed a line that is not UTF-8",
-            Some(excerpt(&String::from_utf8_lossy(bytes))),
+            Some(excerpt(&redactor.redact(&lossy))),
         )));
     };
+    let text = redactor.redact_cow(text);
+    let text = text.as_ref();
     if text.trim().is_empty() {
         return None;
     }

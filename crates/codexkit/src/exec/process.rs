@@ -89,10 +89,17 @@ pub(crate) struct GroupGuard {
 }
 
 impl GroupGuard {
-    /// Kills the group now.
+    /// Kills the group now (SIGKILL).
     pub(crate) fn kill(&self) {
         if let Some(pid) = self.pid {
-            kill_group(pid);
+            signal_group(pid, GroupSignal::Kill);
+        }
+    }
+
+    /// Asks the group to stop (SIGTERM).
+    pub(crate) fn terminate(&self) {
+        if let Some(pid) = self.pid {
+            signal_group(pid, GroupSignal::Terminate);
         }
     }
 
@@ -116,20 +123,30 @@ impl Drop for GroupGuard {
     }
 }
 
+#[derive(Debug, Clone, Copy)]
+enum GroupSignal {
+    Terminate,
+    Kill,
+}
+
 #[cfg(unix)]
-fn kill_group(pid: u32) {
+fn signal_group(pid: u32, which: GroupSignal) {
     use nix::sys::signal::{Signal, killpg};
     use nix::unistd::Pid;
     let Ok(raw) = i32::try_from(pid) else { return };
-    match killpg(Pid::from_raw(raw), Signal::SIGKILL) {
-        Ok(()) => tracing::debug!(pid, "codex process group killed"),
+    let signal = match which {
+        GroupSignal::Terminate => Signal::SIGTERM,
+        GroupSignal::Kill => Signal::SIGKILL,
+    };
+    match killpg(Pid::from_raw(raw), signal) {
+        Ok(()) => tracing::debug!(pid, ?signal, "signalled codex process group"),
         // Already gone: nothing to do.
         Err(nix::errno::Errno::ESRCH) => {}
-        Err(error) => tracing::warn!(pid, %error, "could not kill codex process group"),
+        Err(error) => tracing::warn!(pid, %error, "could not signal codex process group"),
     }
 }
 
+/// Without process groups (Windows), `kill_on_drop` on the child ends the direct child;
+/// grandchildren are not reached. A job object would reach them; see docs/architecture.md.
 #[cfg(not(unix))]
-fn kill_group(_pid: u32) {
-    // Without process groups, `kill_on_drop` on the child handles the direct child.
-}
+fn signal_group(_pid: u32, _which: GroupSignal) {}

@@ -1,7 +1,7 @@
 //! Shared setup for the end-to-end tests.
 
 use codexkit::binary::{self, CodexBinary, DiscoveryOptions};
-use codexkit::{Codex, CodexOptions, ConfigOverride, ConfigValue, ThreadOptions, Transport};
+use codexkit::{Codex, CodexOptions, ThreadOptions, Transport};
 use codexkit_testkit::{HermeticCodex, MockModel, Scenario};
 use std::path::Path;
 use tempfile::TempDir;
@@ -90,16 +90,10 @@ impl Harness {
 }
 
 pub fn hermetic_options(hermetic: &HermeticCodex) -> CodexOptions {
-    let mut options = CodexOptions::default();
-    for (key, value) in hermetic.env() {
-        options = options.with_env(key, value);
-    }
-    for (key, value) in hermetic.config_overrides() {
-        options
-            .config
-            .push(ConfigOverride::new(&key, ConfigValue::Literal(value)).expect("valid key"));
-    }
-    options
+    CodexOptions::default()
+        .with_envs(hermetic.env())
+        .with_config_literals(hermetic.config_overrides())
+        .expect("valid keys")
 }
 
 /// Whether a process with this pid still exists (a zombie counts: it was not reaped).

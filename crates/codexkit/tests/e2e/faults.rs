@@ -356,3 +356,128 @@ async fn an_empty_prompt_is_rejected_before_codex_starts() {
         "codex must not have been started"
     );
 }
+
+/// Writes an executable sh script.
+fn script(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("codex");
+    let tmp = dir.join("codex.tmp");
+    std::fs::write(&tmp, format!("#!/bin/sh\nif [ \"$1\" = --version ]; then echo 'codex-cli 0.171.0'; exit 0; fi\n{body}")).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn cancel_stops_a_codex_that_ignores_sigterm_and_its_grandchild_holding_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("grandchild.pid");
+    let path = script(
+        dir.path(),
+        &format!(
+            "trap '' TERM\n(trap '' TERM; exec sleep 300) &\necho $! > '{}'\necho '{STARTED}'\nsleep 300\n",
+            pid_file.display()
+        ),
+    );
+    let codex = Codex::with_binary(
+        CodexBinary::new(path, DiscoverySource::ExplicitPath),
+        CodexOptions::default().with_kill_grace(Duration::from_millis(300)),
+    );
+    let thread = codex.start_thread(ThreadOptions::default());
+    let mut stream = thread.run_streamed("go").await.unwrap();
+    let pid = stream.process_id().unwrap();
+    assert_eq!(
+        stream.next().await.unwrap().unwrap().kind(),
+        "thread.started"
+    );
+    let grandchild: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    tokio::time::timeout(Duration::from_secs(10), stream.cancel())
+        .await
+        .expect("cancel returns");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(!process_exists(pid), "codex survived cancel");
+    assert!(
+        eventually(5, || !process_exists(grandchild) || is_zombie(grandchild)).await,
+        "the grandchild survived cancel"
+    );
+}
+
+#[tokio::test]
+async fn a_grandchild_holding_stdout_does_not_keep_a_finished_turn_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("grandchild.pid");
+    let path = script(
+        dir.path(),
+        &format!(
+            "sleep 300 &\necho $! > '{}'\necho '{STARTED}'\necho '{MESSAGE}'\necho '{COMPLETED}'\nexit 0\n",
+            pid_file.display()
+        ),
+    );
+    let codex = Codex::with_binary(
+        CodexBinary::new(path, DiscoverySource::ExplicitPath),
+        CodexOptions::default(),
+    );
+    let started = std::time::Instant::now();
+    let result = tokio::time::timeout(
+        Duration::from_secs(20),
+        codex.start_thread(ThreadOptions::default()).run("go"),
+    )
+    .await
+    .expect("the turn ends although stdout stays open")
+    .expect("turn completes");
+    assert_eq!(result.final_response, "ok");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    let grandchild: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        eventually(5, || !process_exists(grandchild) || is_zombie(grandchild)).await,
+        "the process codex left behind was not stopped"
+    );
+}
+
+#[tokio::test]
+async fn a_codex_that_prints_nothing_hits_the_startup_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = script(dir.path(), "sleep 300\n");
+    let codex = Codex::with_binary(
+        CodexBinary::new(path, DiscoverySource::ExplicitPath),
+        CodexOptions::default()
+            .with_startup_timeout(Duration::from_millis(500))
+            .with_kill_grace(Duration::from_millis(200)),
+    );
+    let thread = codex.start_thread(ThreadOptions::default());
+    let mut stream = thread.run_streamed("go").await.unwrap();
+    let pid = stream.process_id().unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("deadline fires")
+        .expect("an item");
+    assert!(
+        matches!(
+            event,
+            Err(Error::DeadlineExceeded {
+                deadline: "startup",
+                ..
+            })
+        ),
+        "{event:?}"
+    );
+    assert!(eventually(5, || !process_exists(pid)).await);
+}

@@ -4,6 +4,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod app_server;
+mod attachments;
 mod common;
 mod faults;
 mod real_codex;
+mod structured;
+mod tools;
+mod fault_matrix;
