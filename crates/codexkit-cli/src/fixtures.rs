@@ -116,12 +116,27 @@ struct ListArgs {
     json: bool,
 }
 
+/// Prints a line on stdout; a closed stdout (`| head`) is not an error worth a panic.
+pub fn say_line(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+/// `println!` that ignores a closed stdout.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        $crate::fixtures::say_line(&format!($($arg)*))
+    };
+}
+pub(crate) use say;
+
 /// The fixtures root of the source tree this binary was built from.
 pub fn default_fixtures_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("..")
-        .join("fixtures")
+        .join("fixtures");
+    std::fs::canonicalize(&root).unwrap_or(root)
 }
 
 /// `fixtures/codex-<pinned version>` of the source tree.
@@ -186,7 +201,7 @@ fn list_entries(args: &ListArgs) -> u8 {
     if args.json {
         let values: Vec<Value> = entries.iter().map(CatalogueEntry::to_value).collect();
         match serde_json::to_string_pretty(&values) {
-            Ok(text) => println!("{text}"),
+            Ok(text) => say!("{text}"),
             Err(error) => {
                 eprintln!("error: {error}");
                 return exit::TURN_FAILED;
@@ -195,7 +210,7 @@ fn list_entries(args: &ListArgs) -> u8 {
     } else {
         for entry in &entries {
             let transports: Vec<&str> = entry.transports.iter().map(|t| t.as_str()).collect();
-            println!(
+            say!(
                 "{:<28} {:<16} {}",
                 entry.name,
                 transports.join(","),
@@ -366,7 +381,7 @@ async fn check_command(args: CheckArgs) -> Result<u8, Failure> {
         }
     );
     if problems.is_empty() {
-        println!(
+        say!(
             "✓ fixtures in {} match a fresh recording ({} entries)",
             dir.display(),
             chosen.len()
@@ -374,15 +389,15 @@ async fn check_command(args: CheckArgs) -> Result<u8, Failure> {
         return Ok(exit::COMPLETED);
     }
     for problem in &problems {
-        println!("✗ {problem}");
+        say!("✗ {problem}");
     }
     if !differing.is_empty() {
-        println!(
+        say!(
             "entries that differ: {}",
             differing.into_iter().collect::<Vec<_>>().join(", ")
         );
     }
-    println!(
+    say!(
         "fixtures check failed ({} problems). If the change is expected, re-record with \
          `codexkit fixtures record` and review the diff (docs/upgrading-codex.md).",
         problems.len()
@@ -415,19 +430,40 @@ pub fn list_files(dir: &Path) -> Vec<String> {
     out
 }
 
-/// A line diff of two texts in unified format (3 lines of context), at most 200 lines.
+/// A line diff of two texts in unified format (3 lines of context), at most 200 lines of at
+/// most 400 characters each (model requests are long lines; `check --keep DIR` keeps the whole
+/// fresh recording).
 pub fn unified_diff(old: &str, new: &str, path: &str) -> String {
+    const MAX_LINES: usize = 200;
+    const MAX_CHARS: usize = 400;
     let text = similar::TextDiff::from_lines(old, new)
         .unified_diff()
         .context_radius(3)
         .header(&format!("a/{path}"), &format!("b/{path}"))
         .to_string();
     let lines: Vec<&str> = text.lines().collect();
-    if lines.len() <= 200 {
-        return text;
+    let mut shown = String::new();
+    for line in lines.iter().take(MAX_LINES) {
+        match line.char_indices().nth(MAX_CHARS) {
+            Some((cut, _)) => {
+                shown.push_str(&line[..cut]);
+                shown.push_str(&format!(
+                    " … ({} more characters)\n",
+                    line[cut..].chars().count()
+                ));
+            }
+            None => {
+                shown.push_str(line);
+                shown.push('\n');
+            }
+        }
     }
-    let mut shown = lines[..200].join("\n");
-    shown.push_str(&format!("\n... {} more diff lines\n", lines.len() - 200));
+    if lines.len() > MAX_LINES {
+        shown.push_str(&format!(
+            "... {} more diff lines\n",
+            lines.len() - MAX_LINES
+        ));
+    }
     shown
 }
 
@@ -466,7 +502,11 @@ pub struct Manifest {
 
 impl Manifest {
     /// The manifest of these files and entries.
-    fn build(files: &BTreeMap<String, String>, entries: &[CatalogueEntry], names: &[String]) -> Self {
+    fn build(
+        files: &BTreeMap<String, String>,
+        entries: &[CatalogueEntry],
+        names: &[String],
+    ) -> Self {
         Self {
             codex_version: binary::PINNED_VERSION.to_owned(),
             scenarios: entries
@@ -516,7 +556,12 @@ impl Manifest {
                 (Some("file"), Some(hash), Some(path)) => {
                     manifest.files.insert(path.to_owned(), hash.to_owned());
                 }
-                _ => return Err(format!("{MANIFEST} line {}: cannot read {line:?}", index + 1)),
+                _ => {
+                    return Err(format!(
+                        "{MANIFEST} line {}: cannot read {line:?}",
+                        index + 1
+                    ));
+                }
             }
         }
         if manifest.codex_version.is_empty() {
@@ -556,7 +601,9 @@ impl Manifest {
                         ));
                     }
                 }
-                Err(error) => problems.push(format!("{path} is in {MANIFEST} but missing: {error}")),
+                Err(error) => {
+                    problems.push(format!("{path} is in {MANIFEST} but missing: {error}"))
+                }
             }
         }
         for path in list_files(dir) {
@@ -762,7 +809,8 @@ pub fn sorted(value: &Value) -> Value {
 
 /// The recorder put in front of codex: copies stdin, stdout and argv of each codex process to
 /// files named by its pid in `dir`, appends the pid to `dir/order`, and exits with codex's
-/// status. `--version` probes are passed through unrecorded (the library may run them
+/// status. The two `tee`s run in sessions of their own: when the library stops codex's process
+/// group, they still copy everything codex wrote before it died. `--version` probes are passed through unrecorded (the library may run them
 /// concurrently with a turn).
 fn recorder_script(dir: &Path, codex: &Path) -> String {
     let dir = shell_quote(&dir.to_string_lossy());
@@ -775,7 +823,7 @@ fn recorder_script(dir: &Path, codex: &Path) -> String {
          n=$$\n\
          echo \"$n\" >> \"$dir/order\"\n\
          for arg in \"$@\"; do printf '%s\\n' \"$arg\"; done > \"$dir/$n.argv\"\n\
-         tee \"$dir/$n.stdin\" | {{ {codex} \"$@\"; echo \"$?\" > \"$dir/$n.status\"; }} | tee \"$dir/$n.stdout\"\n\
+         setsid tee \"$dir/$n.stdin\" | {{ {codex} \"$@\"; echo \"$?\" > \"$dir/$n.status\"; }} | setsid tee \"$dir/$n.stdout\"\n\
          exit \"$(cat \"$dir/$n.status\" 2>/dev/null || echo 1)\"\n"
     )
 }
@@ -850,11 +898,14 @@ async fn record_run(
     normalizer.path(raw_dir.path(), "<recorder>");
     normalizer.path(codex_path, "<codex>");
     normalizer.path(home.path(), "<home>");
+    // Codex also reports the account's own home directory (from the user database).
+    if let Some(user_home) = std::env::var_os("HOME").filter(|h| h.len() > 1) {
+        normalizer.path(Path::new(&user_home), "<user-home>");
+    }
 
     let mut files = BTreeMap::new();
-    let events: String = raw
-        .events
-        .iter()
+    let events: String = stable_events(&raw.events)
+        .into_iter()
         .map(|event| serde_json::to_value(event).unwrap_or(Value::Null))
         .map(|value| normalizer.json_line(&value))
         .collect();
@@ -870,11 +921,19 @@ async fn record_run(
     let mut argv = String::new();
     let mut stdin = String::new();
     let mut stdout = String::new();
+    let mut status = String::new();
     for (index, (args, input, output)) in raw.processes.iter().enumerate() {
         argv.push_str(&format!("# codex process {}\n", index + 1));
         argv.push_str(&normalizer.text(args));
         stdin.push_str(&normalizer.jsonl(input));
-        stdout.push_str(&normalizer.jsonl(output));
+        match transport {
+            TransportKind::Exec => stdout.push_str(&normalizer.jsonl(output)),
+            _ => {
+                let (main, notices) = split_server_lines(output);
+                stdout.push_str(&normalizer.jsonl(&main));
+                status.push_str(&normalizer.jsonl(&notices));
+            }
+        }
     }
     match transport {
         TransportKind::Exec => {
@@ -883,6 +942,7 @@ async fn record_run(
         _ => {
             files.insert("client.jsonl".to_owned(), stdin);
             files.insert("server.jsonl".to_owned(), stdout);
+            files.insert("server.status.jsonl".to_owned(), status);
         }
     }
     files.insert("argv.txt".to_owned(), argv);
@@ -893,6 +953,84 @@ async fn record_run(
         .collect();
     files.insert("requests.jsonl".to_owned(), requests);
     Ok(files)
+}
+
+/// The events in an order and number that do not depend on timing:
+///
+/// * command output deltas are left out: codex sends them as the command's output arrives, so
+///   whether there is one, and where chunks split, varies; the completed item's
+///   `aggregated_output` has the text;
+/// * a second `thread.started` for the same thread within a turn is left out (the app-server
+///   transport announces the thread itself and may also pass on codex's `thread/started` when
+///   it arrives late);
+/// * `tool.call.started`/`tool.call.completed` (from the SDK's own tool server, concurrent
+///   with codex's output) are moved to just before the next completed tool-call item.
+pub fn stable_events(events: &[ThreadEvent]) -> Vec<&ThreadEvent> {
+    let mut started: Option<&codexkit::ThreadId> = None;
+    let mut tool_calls: Vec<&ThreadEvent> = Vec::new();
+    let mut out = Vec::new();
+    for event in events {
+        match event {
+            ThreadEvent::CommandOutputDelta(_) => continue,
+            ThreadEvent::ThreadStarted(s) if started == Some(&s.thread_id) => continue,
+            ThreadEvent::ThreadStarted(s) => started = Some(&s.thread_id),
+            ThreadEvent::ToolCallStarted(_) | ThreadEvent::ToolCallCompleted(_) => {
+                tool_calls.push(event);
+                continue;
+            }
+            ThreadEvent::ItemCompleted(completed)
+                if matches!(completed.item.kind(), "mcp_tool_call" | "dynamic_tool_call") =>
+            {
+                out.append(&mut tool_calls);
+            }
+            ThreadEvent::TurnCompleted(_)
+            | ThreadEvent::TurnFailed(_)
+            | ThreadEvent::TurnInterrupted(_) => {
+                started = None;
+                out.append(&mut tool_calls);
+            }
+            _ => {}
+        }
+        out.push(event);
+    }
+    out.append(&mut tool_calls);
+    out
+}
+
+/// Server→client notifications about the state of the thread, the account or the server
+/// rather than about the turn's items; codex sends them from tasks of their own, so where they
+/// fall between the turn's messages varies.
+pub const STATUS_METHODS: &[&str] = &[
+    "thread/status/changed",
+    "account/rateLimits/updated",
+    "remoteControl/status/changed",
+    "mcpServer/startupStatus/updated",
+];
+
+/// Splits raw server→client lines into the turn's messages, in order, and the status
+/// notifications ([`STATUS_METHODS`]), grouped by method (each method's own order kept).
+/// Command output deltas are left out (see [`stable_events`]).
+fn split_server_lines(text: &str) -> (String, String) {
+    let mut main = String::new();
+    let mut status: Vec<(usize, String)> = Vec::new();
+    for line in text.lines() {
+        let method = serde_json::from_str::<Value>(line)
+            .ok()
+            .and_then(|v| v.get("method").and_then(Value::as_str).map(str::to_owned));
+        match method.as_deref() {
+            Some("item/commandExecution/outputDelta") => {}
+            Some(m) if STATUS_METHODS.contains(&m) => {
+                let rank = STATUS_METHODS.iter().position(|s| *s == m).unwrap_or(0);
+                status.push((rank, format!("{line}\n")));
+            }
+            _ => {
+                main.push_str(line);
+                main.push('\n');
+            }
+        }
+    }
+    status.sort_by_key(|(rank, _)| *rank);
+    (main, status.into_iter().map(|(_, line)| line).collect())
 }
 
 #[cfg(unix)]
@@ -952,7 +1090,7 @@ async fn drive(
             transport.as_str()
         ))
     };
-    let mut options = CodexOptions::default()
+    let options = CodexOptions::default()
         // A recording must not depend on who runs it: only the minimal environment, a fresh
         // HOME (no shell profile prints into command output), fixed locale, terminal, zone.
         .with_inherit_env(false)
@@ -1093,7 +1231,12 @@ fn thread_options(
         });
     }
     let script = Arc::new(Mutex::new(
-        entry.thread.approvals.iter().copied().collect::<VecDeque<_>>(),
+        entry
+            .thread
+            .approvals
+            .iter()
+            .copied()
+            .collect::<VecDeque<_>>(),
     ));
     let mut approver = Approver::new(approval_fn(move |_request| {
         let step = script
@@ -1166,18 +1309,35 @@ const VOLATILE_NUMBER_KEYS: &[&str] = &[
     "resetsInSeconds",
 ];
 
+/// Keys of process ids; string values under them become `<pid>` (numbers become 0).
+const PROCESS_ID_KEYS: &[&str] = &["processId", "process_id", "pid"];
+
+/// Whether numbers under this key are timestamps or durations: listed in
+/// [`VOLATILE_NUMBER_KEYS`], or ending in `Ms`, `_ms`, `At` or `_at`.
+pub fn is_volatile_number_key(key: &str) -> bool {
+    VOLATILE_NUMBER_KEYS.contains(&key)
+        || ["Ms", "_ms", "At", "_at"]
+            .iter()
+            .any(|suffix| key.len() > suffix.len() && key.ends_with(suffix))
+}
+
 /// Replaces the values that change from run to run by stable placeholders:
 ///
-/// * known temporary paths (working directory, `CODEX_HOME`, the recorder's directory, the
-///   codex binary, `$HOME`) by `<workdir>`, `<codex-home>`, `<recorder>`, `<codex>`, `<home>`;
+/// * known paths (working directory, `CODEX_HOME`, the recorder's directory, the codex
+///   binary, the fresh `HOME` given to codex, the caller's own `$HOME`) by `<workdir>`,
+///   `<codex-home>`, `<recorder>`, `<codex>`, `<home>`, `<user-home>`, where they stand as a
+///   whole path;
 /// * UUIDs by `<uuid-1>`, `<uuid-2>`, … in order of first appearance (thread ids, turn ids,
 ///   request ids), so the same id gets the same placeholder in every file of a run;
 /// * `127.0.0.1:<port>` for every loopback port (the mock model, host tool servers);
+/// * the random part of codexkit's temporary file names (`codexkit-schema-<tmp>.json`);
 /// * dates and times (`2026-11-01`, `2026-11-01T12:00:00.123Z`, `12:00:00`) by `<date>`,
 ///   `<datetime>`, `<time>`;
 /// * in tool outputs, `Chunk ID: <chunk>`, `Wall time: <secs> seconds`;
 /// * the platform part of user agents, after the first space, by `<platform>`;
-/// * numbers under [`VOLATILE_NUMBER_KEYS`] by 0.
+/// * process ids (`processId`, `pid`) by 0 or `<pid>`;
+/// * numbers under timestamp and duration keys ([`is_volatile_number_key`]) by 0;
+/// * strings holding a JSON object are normalized as JSON (sorted keys, compact).
 pub struct Normalizer {
     paths: Vec<(String, String)>,
     uuids: HashMap<String, String>,
@@ -1238,6 +1398,9 @@ impl Normalizer {
 
     fn value(&mut self, value: &Value, key: Option<&str>) -> Value {
         match value {
+            Value::String(_) if key.is_some_and(|k| PROCESS_ID_KEYS.contains(&k)) => {
+                Value::String("<pid>".to_owned())
+            }
             Value::String(text) => {
                 let text = if key == Some("user-agent") || key == Some("userAgent") {
                     match text.split_once(' ') {
@@ -1247,11 +1410,19 @@ impl Normalizer {
                 } else {
                     text.clone()
                 };
+                // A string holding a JSON object (a header, tool arguments) is normalized as
+                // JSON and written back compact with sorted keys.
+                if text.starts_with('{')
+                    && let Ok(inner @ Value::Object(_)) = serde_json::from_str::<Value>(&text)
+                {
+                    let normalized = sorted(&self.value(&inner, None));
+                    if let Ok(compact) = serde_json::to_string(&normalized) {
+                        return Value::String(compact);
+                    }
+                }
                 Value::String(self.text(&text))
             }
-            Value::Number(_) if key.is_some_and(|k| VOLATILE_NUMBER_KEYS.contains(&k)) => {
-                Value::from(0)
-            }
+            Value::Number(_) if key.is_some_and(is_volatile_number_key) => Value::from(0),
             Value::Array(items) => {
                 Value::Array(items.iter().map(|item| self.value(item, key)).collect())
             }
@@ -1268,9 +1439,10 @@ impl Normalizer {
     pub fn text(&mut self, text: &str) -> String {
         let mut out = text.to_owned();
         for (path, placeholder) in &self.paths {
-            out = out.replace(path.as_str(), placeholder);
+            out = replace_path(&out, path, placeholder);
         }
         out = self.replace_uuids(&out);
+        out = replace_temp_names(&out);
         out = replace_loopback_ports(&out);
         out = replace_dates(&out);
         out = replace_after_label(&out, "Chunk ID: ", |c| c.is_ascii_alphanumeric(), "<chunk>");
@@ -1312,11 +1484,76 @@ impl Normalizer {
     }
 }
 
+/// Replaces `path` where it stands as a whole path: not inside a longer name (`/root` is not
+/// replaced in `/rooted` or in `</root>`).
+fn replace_path(text: &str, path: &str, placeholder: &str) -> String {
+    let name_char = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(path) {
+        let before = rest[..at].chars().last().or_else(|| out.chars().last());
+        let after = rest[at + path.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        if before.is_some_and(|c| name_char(c) || c == '<') || after.is_some_and(name_char) {
+            out.push_str(path);
+        } else {
+            out.push_str(placeholder);
+        }
+        rest = &rest[at + path.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 fn is_uuid(bytes: &[u8]) -> bool {
     bytes.iter().enumerate().all(|(i, b)| match i {
         8 | 13 | 18 | 23 => *b == b'-',
         _ => b.is_ascii_hexdigit(),
     })
+}
+
+/// The random part of temporary file names codexkit makes (`codexkit-<words>-XXXXXX`, as the
+/// tempfile crate names them) → `<tmp>`: `codexkit-schema-Ab12Cd.json` →
+/// `codexkit-schema-<tmp>.json`.
+fn replace_temp_names(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("codexkit-") {
+        let start = at + "codexkit-".len();
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        // words: [a-z]+ separated by '-', then '-' and six alphanumerics, then a non-alphanumeric.
+        let bytes = tail.as_bytes();
+        let mut i = 0;
+        let mut matched = None;
+        loop {
+            let word_start = i;
+            while i < bytes.len() && bytes[i].is_ascii_lowercase() {
+                i += 1;
+            }
+            if i == word_start || bytes.get(i) != Some(&b'-') {
+                break;
+            }
+            i += 1;
+            let suffix = bytes.get(i..i + 6);
+            if suffix.is_some_and(|s| s.iter().all(u8::is_ascii_alphanumeric))
+                && bytes.get(i + 6).is_none_or(|b| !b.is_ascii_alphanumeric())
+            {
+                matched = Some(i);
+                break;
+            }
+        }
+        match matched {
+            Some(i) => {
+                out.push_str(&tail[..i]);
+                out.push_str("<tmp>");
+                rest = &tail[i + 6..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `127.0.0.1:12345` → `127.0.0.1:<port>`, likewise for `localhost`.
@@ -1442,7 +1679,9 @@ mod tests {
             ..Manifest::default()
         };
         manifest.scenarios.insert("a".into(), "00".into());
-        manifest.files.insert("a/exec/x y.jsonl".into(), "ff".into());
+        manifest
+            .files
+            .insert("a/exec/x y.jsonl".into(), "ff".into());
         assert_eq!(Manifest::parse(&manifest.render()).unwrap(), manifest);
     }
 

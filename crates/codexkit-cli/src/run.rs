@@ -5,11 +5,11 @@ use crate::render::HumanRenderer;
 use clap::Args;
 use codexkit::approvals::{AcceptAll, ApprovalHandler, Approver, DeclineAll};
 use codexkit::protocol::{ThreadEvent, Usage};
+use codexkit::structured::OutputSchema;
 use codexkit::{
     ApprovalMode, Codex, CodexOptions, ConfigOverride, Error, SandboxMode, ThreadOptions,
     Transport, TurnOptions,
 };
-use codexkit::structured::OutputSchema;
 use codexkit_testkit::{HermeticCodex, MockModel, MockResponse, OutputItem, Scenario};
 use std::io::Write;
 use std::path::PathBuf;
@@ -301,13 +301,13 @@ async fn run_inner(args: RunArgs) -> Result<u8, Error> {
     )
     .await;
     drop(setup);
-    if let (Some(asked), Some(got)) = (&args.resume, thread.id()) {
-        if asked.as_str() != got.as_str() {
-            eprintln!(
-                "error: codex did not find thread {asked} and ran the turn in a new thread {got}"
-            );
-            return Ok(exit::TURN_FAILED);
-        }
+    if let (Some(asked), Some(got)) = (&args.resume, thread.id())
+        && asked.as_str() != got.as_str()
+    {
+        eprintln!(
+            "error: codex did not find thread {asked} and ran the turn in a new thread {got}"
+        );
+        return Ok(exit::TURN_FAILED);
     }
     code
 }

@@ -589,3 +589,105 @@ fn a_dash_prompt_is_read_from_stdin() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("got it"));
 }
+
+/// `codexkit run --output-schema` in `dir`, with its temp dir inside `dir` (to check that no
+/// schema file is left behind).
+fn run_with_schema(dir: &Path, answer: &str, extra: &[&str]) -> Output {
+    let schema = dir.join("schema.json");
+    std::fs::write(
+        &schema,
+        r#"{"type":"object","properties":{"answer":{"type":"string"},"score":{"type":["integer","null"]}},"required":["answer","score"],"additionalProperties":false}"#,
+    )
+    .unwrap();
+    let scenario = serde_json::json!({"responses": [{"output": [{"message": answer}]}]});
+    let scenario = write_scenario(dir, &scenario.to_string());
+    let tmp = dir.join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut args = vec![
+        "run",
+        "--scenario",
+        &scenario,
+        "--no-install",
+        "--output-schema",
+        schema.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    args.push("answer in JSON");
+    let out = Command::new(env!("CARGO_BIN_EXE_codexkit"))
+        .args(&args)
+        .current_dir(dir)
+        .env_remove("RUST_LOG")
+        .env("TMPDIR", &tmp)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("codexkit runs");
+    let left: Vec<String> = std::fs::read_dir(&tmp)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("codexkit-schema-"))
+        .collect();
+    assert!(left.is_empty(), "schema temp files left: {left:?}");
+    out
+}
+
+#[test]
+fn output_schema_prints_only_the_validated_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_with_schema(dir.path(), r#"{"answer": "42", "score": 7}"#, &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "{\"answer\":\"42\",\"score\":7}\n");
+
+    // --json keeps its event stream; the answer is the last agent message.
+    let out = run_with_schema(dir.path(), r#"{"answer":"x","score":null}"#, &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let last = text(&out.stdout).lines().last().unwrap().to_owned();
+    assert_eq!(
+        serde_json::from_str::<Value>(&last).unwrap()["type"],
+        "turn.completed"
+    );
+}
+
+#[test]
+fn an_answer_that_does_not_match_the_output_schema_exits_5() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_with_schema(dir.path(), r#"{"answer": 42}"#, &[]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "", "nothing on stdout");
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("does not match --output-schema"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("/answer"), "{stderr}");
+
+    let out = run_with_schema(dir.path(), "not JSON at all", &["--json"]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
+}
+
+#[test]
+fn a_non_strict_output_schema_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = dir.path().join("loose.json");
+    std::fs::write(
+        &schema,
+        r#"{"type":"object","properties":{"a":{"type":"string"}}}"#,
+    )
+    .unwrap();
+    let out = codexkit(
+        &[
+            "run",
+            "--offline",
+            "--no-install",
+            "--output-schema",
+            schema.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("additionalProperties"),
+        "{}",
+        text(&out.stderr)
+    );
+}

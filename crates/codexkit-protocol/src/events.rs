@@ -530,3 +530,33 @@ impl ToolCallEvent {
         }
     }
 }
+
+#[cfg(test)]
+mod tool_call_event_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tool_call_events_round_trip_with_their_kind() {
+        let started = ToolCallEvent::started(
+            Some("call_1".into()),
+            Some("calc".into()),
+            "add",
+            json!({"a": 1}),
+        );
+        let done = started.failed(12, "timed_out", "too slow");
+        let event = ThreadEvent::ToolCallCompleted(done.clone());
+        assert_eq!(event.kind(), "tool.call.completed");
+        let wire = serde_json::to_value(&event).unwrap();
+        assert_eq!(
+            wire,
+            json!({"type": "tool.call.completed", "call_id": "call_1", "namespace": "calc",
+                   "name": "add", "arguments": {"a": 1}, "duration_ms": 12, "success": false,
+                   "error": "too slow", "failure": "timed_out"})
+        );
+        assert_eq!(decode_event(&wire.to_string()).unwrap(), event);
+        let ok = ThreadEvent::ToolCallStarted(started.clone());
+        assert_eq!(ok.kind(), "tool.call.started");
+        assert_eq!(started.succeeded(3).success, Some(true));
+    }
+}

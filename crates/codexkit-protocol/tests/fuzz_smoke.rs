@@ -51,9 +51,33 @@ impl Rng {
 }
 
 const TOKENS: &[&[u8]] = &[
-    b"{", b"}", b"[", b"]", b"\"", b":", b",", b"\\", b"null", b"true", b"false", b"-1", b"0",
-    b"1e308", b"-0.0", b"18446744073709551616", b"\"\\u0000\"", b"\"\\ud800\"", b"\xff",
-    b"\xc3", b"\xe2\x9c", b"\n", b"\r\n", b" ", b"{}", b"[]", b"\"\"",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\"",
+    b":",
+    b",",
+    b"\\",
+    b"null",
+    b"true",
+    b"false",
+    b"-1",
+    b"0",
+    b"1e308",
+    b"-0.0",
+    b"18446744073709551616",
+    b"\"\\u0000\"",
+    b"\"\\ud800\"",
+    b"\xff",
+    b"\xc3",
+    b"\xe2\x9c",
+    b"\n",
+    b"\r\n",
+    b" ",
+    b"{}",
+    b"[]",
+    b"\"\"",
 ];
 
 /// Type and method names the decoders know, to steer mutations into typed paths.

@@ -535,7 +535,7 @@ pub fn catalogue() -> Vec<CatalogueEntry> {
         shell(
             "shell_read_only",
             SandboxSpec::ReadOnly,
-            "echo data > created.txt",
+            "sleep 0.3; echo data > created.txt",
             "a write under the read-only sandbox fails; the turn completes",
         ),
         shell(

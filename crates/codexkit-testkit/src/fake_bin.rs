@@ -113,7 +113,7 @@ impl RawBytes {
             }
             Self::Hex(text) => {
                 let digits: Vec<u8> = text.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-                if digits.len() % 2 != 0 {
+                if !digits.len().is_multiple_of(2) {
                     return Err("odd number of hex digits".into());
                 }
                 digits
@@ -159,6 +159,7 @@ pub enum Stream {
 /// [`SendRaw`](Self::SendRaw) and in the string values of [`Send`](Self::Send),
 /// [`Respond`](Self::Respond) and [`RespondError`](Self::RespondError) is expanded first:
 /// `{{env:NAME}}` becomes the value of environment variable `NAME` (empty when unset),
+/// `{{json_env:NAME}}` the same value escaped for use inside a JSON string,
 /// `{{env}}` every variable as space-separated `NAME=value`, `{{pid}}` the fake's pid.
 ///
 /// Every write is flushed at once, so two steps are two separate writes; a
@@ -504,10 +505,10 @@ pub fn run_fake_codex() -> ExitCode {
     if script.ignore_sigterm {
         block_sigterm();
     }
-    if let Some(pid_file) = &script.pid_file {
-        if let Err(error) = write_atomically(pid_file, &format!("{}\n", std::process::id())) {
-            eprintln!("codexkit-fake-codex: writing the pid file failed: {error}");
-        }
+    if let Some(pid_file) = &script.pid_file
+        && let Err(error) = write_atomically(pid_file, &format!("{}\n", std::process::id()))
+    {
+        eprintln!("codexkit-fake-codex: writing the pid file failed: {error}");
     }
     let app_server = first == "app-server";
     let steps = if app_server {
@@ -520,6 +521,7 @@ pub fn run_fake_codex() -> ExitCode {
         received_log: script.received_log.clone(),
         stdin: None,
         last_request: None,
+        backlog: std::collections::VecDeque::new(),
     };
     for step in steps {
         if let Err(code) = runner.run(step) {
@@ -636,6 +638,8 @@ struct Runner {
     stdin: Option<std::sync::mpsc::Receiver<Vec<u8>>>,
     /// The id of the last request [`FakeStep::AwaitRequest`] saw.
     last_request: Option<Value>,
+    /// Messages read while a step waited for another one, oldest first.
+    backlog: std::collections::VecDeque<Value>,
 }
 
 /// How a step ends the run early.
@@ -677,6 +681,13 @@ fn expand(text: &str) -> String {
                 out.push_str(&all.join(" "));
             }
             "pid" => out.push_str(&std::process::id().to_string()),
+            _ if key.starts_with("json_env:") => {
+                // The value as it appears inside a JSON string: escaped, without quotes.
+                let name = &key["json_env:".len()..];
+                let value = std::env::var_os(name).unwrap_or_default();
+                let quoted = Value::String(value.to_string_lossy().into_owned()).to_string();
+                out.push_str(&quoted[1..quoted.len() - 1]);
+            }
             _ => match key.strip_prefix("env:") {
                 Some(name) => {
                     out.push_str(&std::env::var_os(name).unwrap_or_default().to_string_lossy());
@@ -859,21 +870,14 @@ impl Runner {
                 self.send(&json!({"id": id, "method": method, "params": expand_json(params)}))
             }
             FakeStep::AwaitResponse { id, timeout_ms } => {
-                let deadline = std::time::Instant::now() + Duration::from_millis(*timeout_ms);
-                loop {
-                    let left = deadline.saturating_duration_since(std::time::Instant::now());
-                    match self.next_message(Some(left)) {
-                        Incoming::Message(message) => {
-                            if message.get("method").is_none() && message.get("id") == Some(id) {
-                                return Ok(());
-                            }
-                        }
-                        Incoming::Other => {}
-                        Incoming::Eof => return Err(ExitCode::SUCCESS),
-                        Incoming::TimedOut => {
-                            eprintln!("codexkit-fake-codex: no response to request {id}");
-                            return Err(ExitCode::from(EXIT_AWAIT_TIMEOUT));
-                        }
+                let is_response = |m: &Value| m.get("method").is_none() && m.get("id") == Some(id);
+                let timeout = Duration::from_millis(*timeout_ms);
+                match self.await_message(is_response, Some(timeout)) {
+                    Incoming::Message(_) => Ok(()),
+                    Incoming::Eof => Err(ExitCode::SUCCESS),
+                    Incoming::Other | Incoming::TimedOut => {
+                        eprintln!("codexkit-fake-codex: no response to request {id}");
+                        Err(ExitCode::from(EXIT_AWAIT_TIMEOUT))
                     }
                 }
             }
@@ -890,40 +894,65 @@ impl Runner {
     }
 
     fn await_request(&mut self, method: &str) -> StepResult {
+        let is_request = |m: &Value| {
+            m.get("method").and_then(Value::as_str) == Some(method) && m.get("id").is_some()
+        };
+        match self.await_message(is_request, None) {
+            Incoming::Message(message) => {
+                self.last_request = message.get("id").cloned();
+                Ok(())
+            }
+            Incoming::Other | Incoming::Eof | Incoming::TimedOut => Err(ExitCode::SUCCESS),
+        }
+    }
+
+    /// The first message `wanted` accepts: from the backlog of messages earlier steps read but
+    /// did not want, else from stdin, where the unwanted ones go to the backlog (so a request
+    /// that arrives while a step waits for something else is not lost).
+    fn await_message(
+        &mut self,
+        wanted: impl Fn(&Value) -> bool,
+        timeout: Option<Duration>,
+    ) -> Incoming {
+        if let Some(at) = self.backlog.iter().position(&wanted)
+            && let Some(message) = self.backlog.remove(at)
+        {
+            return Incoming::Message(message);
+        }
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
         loop {
-            match self.next_message(None) {
-                Incoming::Message(message) => {
-                    if message.get("method").and_then(Value::as_str) == Some(method) {
-                        if let Some(id) = message.get("id") {
-                            self.last_request = Some(id.clone());
-                            return Ok(());
-                        }
-                    }
+            let left = deadline.map(|d| d.saturating_duration_since(std::time::Instant::now()));
+            match self.next_message(left) {
+                Incoming::Message(message) if wanted(&message) => {
+                    return Incoming::Message(message);
                 }
+                Incoming::Message(message) => self.backlog.push_back(message),
                 Incoming::Other => {}
-                Incoming::Eof => return Err(ExitCode::SUCCESS),
-                Incoming::TimedOut => {}
+                end @ (Incoming::Eof | Incoming::TimedOut) => return end,
             }
         }
     }
 
-    /// After the script: answer every request with an error until stdin ends.
+    /// After the script: answer every request (those in the backlog first) with an error
+    /// until stdin ends.
     fn serve_until_eof(&mut self) {
         loop {
-            match self.next_message(None) {
-                Incoming::Message(message) => {
-                    if let (Some(id), Some(method)) = (message.get("id"), message.get("method")) {
-                        let reply = json!({"id": id, "error": {
-                            "code": -32601,
-                            "message": format!("the fake codex has no script for {method}"),
-                        }});
-                        if self.send(&reply).is_err() {
-                            return;
-                        }
-                    }
+            let message = match self.backlog.pop_front() {
+                Some(message) => message,
+                None => match self.next_message(None) {
+                    Incoming::Message(message) => message,
+                    Incoming::Other | Incoming::TimedOut => continue,
+                    Incoming::Eof => return,
+                },
+            };
+            if let (Some(id), Some(method)) = (message.get("id"), message.get("method")) {
+                let reply = json!({"id": id, "error": {
+                    "code": -32601,
+                    "message": format!("the fake codex has no script for {method}"),
+                }});
+                if self.send(&reply).is_err() {
+                    return;
                 }
-                Incoming::Other | Incoming::TimedOut => {}
-                Incoming::Eof => return,
             }
         }
     }
@@ -1063,6 +1092,8 @@ mod tests {
         assert_eq!(expand("a {{env:PATH}} b"), format!("a {path} b"));
         assert_eq!(expand("{{env:CODEXKIT_SURELY_UNSET_VAR}}"), "");
         assert_eq!(expand("{{pid}}"), std::process::id().to_string());
+        assert_eq!(expand("{{json_env:CODEXKIT_SURELY_UNSET_VAR}}"), "");
+        assert_eq!(expand("{{json_env:PATH}}"), path.replace('\\', "\\\\"));
         assert!(expand("{{env}}").contains(&format!("PATH={path}")));
         assert_eq!(expand("{{other}} {{unclosed"), "{{other}} {{unclosed");
         assert_eq!(

@@ -62,10 +62,10 @@ fn pgid(pid: u32) -> Option<u32> {
 fn wait_for(path: &Path) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            if text.ends_with('\n') {
-                return text;
-            }
+        if let Ok(text) = std::fs::read_to_string(path)
+            && text.ends_with('\n')
+        {
+            return text;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -457,4 +457,34 @@ fn await_response_times_out_with_its_own_exit_code() {
     let mut client = Client::start(&path);
     let _ = client.message();
     assert_eq!(client.child.wait().unwrap().code(), Some(121));
+}
+
+#[test]
+fn a_request_that_arrives_while_awaiting_a_response_is_kept_for_the_next_step() {
+    let (_d, path) = install(&FakeScript::new().app_server_steps([
+        FakeStep::SendRequest {
+            id: json!(5),
+            method: "x".into(),
+            params: Value::Null,
+        },
+        FakeStep::AwaitResponse {
+            id: json!(5),
+            timeout_ms: 5_000,
+        },
+        FakeStep::AwaitRequest("thread/start".into()),
+        FakeStep::Respond(json!({"ok": true})),
+    ]));
+    let mut client = Client::start(&path);
+    assert_eq!(client.message()["id"], 5);
+    // The client's request overtakes its answer to the server's request.
+    client.send(json!({"jsonrpc": "2.0", "id": 1, "method": "thread/start"}));
+    client.send(json!({"jsonrpc": "2.0", "id": 2, "method": "model/list"}));
+    client.send(json!({"jsonrpc": "2.0", "id": 5, "result": {}}));
+    assert_eq!(client.message(), json!({"id": 1, "result": {"ok": true}}));
+    // The unscripted request read earlier is answered after the script.
+    let reply = client.message();
+    assert_eq!(reply["id"], 2);
+    assert_eq!(reply["error"]["code"], -32601);
+    drop(client.stdin);
+    assert!(client.child.wait().unwrap().success());
 }

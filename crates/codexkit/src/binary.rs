@@ -560,13 +560,12 @@ fn find_launcher_package_root(found: &Path) -> Option<PathBuf> {
         return bin_dir.parent().map(Path::to_path_buf);
     }
     // A launcher script inside the package under another name.
-    if let Some(package_root) = bin_dir.parent() {
-        if bin_dir.file_name() == Some(OsStr::new("bin"))
-            && is_codex_launcher_package(package_root)
-            && is_script(&resolved)
-        {
-            return Some(package_root.to_path_buf());
-        }
+    if let Some(package_root) = bin_dir.parent()
+        && bin_dir.file_name() == Some(OsStr::new("bin"))
+        && is_codex_launcher_package(package_root)
+        && is_script(&resolved)
+    {
+        return Some(package_root.to_path_buf());
     }
     // npm's shims (`codex.cmd`, `codex.ps1`, `codex`) live next to `node_modules` in the prefix.
     let shim_dir = found.parent()?;

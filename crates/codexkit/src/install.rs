@@ -94,12 +94,12 @@ impl Pin {
                     platform.target
                 )));
             }
-            if let Some(sha256) = &platform.binary_sha256 {
-                if sha256.len() != 64 || !sha256.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-                    return Err(invalid(format!(
-                        "{key}: binary_sha256 is not a sha256 hex digest"
-                    )));
-                }
+            if let Some(sha256) = &platform.binary_sha256
+                && (sha256.len() != 64 || !sha256.bytes().all(|byte| byte.is_ascii_hexdigit()))
+            {
+                return Err(invalid(format!(
+                    "{key}: binary_sha256 is not a sha256 hex digest"
+                )));
             }
         }
         Ok(pin)
@@ -920,10 +920,8 @@ fn move_into_place(
                     });
             }
             Err(error) => {
-                if !replace {
-                    if let Ok(binary) = check(final_dir) {
-                        return Ok(Placement::AlreadyThere(binary));
-                    }
+                if !replace && let Ok(binary) = check(final_dir) {
+                    return Ok(Placement::AlreadyThere(binary));
                 }
                 if !final_dir.exists() {
                     return Err(Error::io("moving into place", final_dir, error));

@@ -56,6 +56,7 @@ mod thread;
 pub mod tools;
 
 pub use app_server::{AppServerClient, ListeningAppServer};
+pub use attachments::{Attachment, AttachmentStore, InputAttachment};
 #[doc(inline)]
 pub use codexkit_protocol as protocol;
 pub use codexkit_protocol::{ItemDetails, ThreadEvent, ThreadId, ThreadItem, Usage};
@@ -67,6 +68,5 @@ pub use options::{
 };
 pub use pool::CodexPool;
 pub use stream::EventStream;
-pub use thread::{Codex, Thread, TurnResult, TurnStatus};
-pub use attachments::{Attachment, AttachmentStore, InputAttachment};
 pub use structured::{OutputSchema, StructuredOptions, Typed};
+pub use thread::{Codex, Thread, TurnResult, TurnStatus};

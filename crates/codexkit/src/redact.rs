@@ -60,11 +60,24 @@ impl Redactor {
     /// Adds a secret value.
     pub fn add(&mut self, secret: impl AsRef<str>) {
         let secret = secret.as_ref().trim();
-        if secret.len() >= MIN_SECRET_LEN && !self.secrets.iter().any(|s| s == secret) {
-            self.secrets.push(secret.to_owned());
-            // Longest first, so a secret containing another is replaced whole.
-            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        if secret.len() < MIN_SECRET_LEN {
+            return;
         }
+        // Redaction runs on codex's JSON lines before they are decoded, where a secret with
+        // quotes, backslashes or control characters appears escaped: match that form too.
+        let quoted = serde_json::Value::String(secret.to_owned()).to_string();
+        let escaped = quoted
+            .strip_prefix('"')
+            .and_then(|s| s.strip_suffix('"'))
+            .unwrap_or(&quoted)
+            .to_owned();
+        for form in [secret.to_owned(), escaped] {
+            if !self.secrets.contains(&form) {
+                self.secrets.push(form);
+            }
+        }
+        // Longest first, so a secret containing another is replaced whole.
+        self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 
     /// `text` with every known secret replaced, borrowed when there was nothing to replace.

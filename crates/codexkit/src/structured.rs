@@ -85,7 +85,15 @@ const KEYWORDS: &[&str] = &[
 const ROOT_KEYWORDS: &[&str] = &["$schema", "$id"];
 /// String formats strict mode knows.
 const FORMATS: &[&str] = &[
-    "date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid",
+    "date-time",
+    "time",
+    "date",
+    "duration",
+    "email",
+    "hostname",
+    "ipv4",
+    "ipv6",
+    "uuid",
 ];
 const TYPES: &[&str] = &[
     "string", "number", "integer", "boolean", "object", "array", "null",
@@ -131,6 +139,7 @@ impl StructuredOptions {
 }
 
 /// A schema checked against strict mode's rules and compiled for validation.
+#[non_exhaustive]
 #[derive(Clone)]
 pub struct OutputSchema {
     schema: Value,
@@ -190,7 +199,11 @@ impl OutputSchema {
             .take(MAX_ERRORS)
             .map(|error| {
                 let path = error.instance_path().to_string();
-                let path = if path.is_empty() { "/".to_owned() } else { path };
+                let path = if path.is_empty() {
+                    "/".to_owned()
+                } else {
+                    path
+                };
                 shorten(format!("{path}: {error}"))
             })
             .collect();
@@ -261,24 +274,24 @@ pub fn schema_for<T: JsonSchema>() -> Result<Value> {
 fn strictify(node: &mut Value, defs: &Value, depth: usize) {
     let Value::Object(map) = node else { return };
     // A `$ref` with siblings: inline the target, the siblings win. Bounded for recursive types.
-    if map.len() > 1 && depth < 32 {
-        if let Some(target) = map
+    if map.len() > 1
+        && depth < 32
+        && let Some(target) = map
             .get("$ref")
             .and_then(Value::as_str)
             .and_then(|r| resolve_local(defs, r))
-        {
-            let mut merged = match target {
-                Value::Object(target) => target.clone(),
-                _ => Map::new(),
-            };
-            map.remove("$ref");
-            for (key, value) in std::mem::take(map) {
-                merged.insert(key, value);
-            }
-            *map = merged;
-            strictify(node, defs, depth + 1);
-            return;
+    {
+        let mut merged = match target {
+            Value::Object(target) => target.clone(),
+            _ => Map::new(),
+        };
+        map.remove("$ref");
+        for (key, value) in std::mem::take(map) {
+            merged.insert(key, value);
         }
+        *map = merged;
+        strictify(node, defs, depth + 1);
+        return;
     }
     for key in [
         "default",
@@ -396,8 +409,9 @@ impl Checker {
             ));
         };
         for key in map.keys() {
-            if !KEYWORDS.contains(&key.as_str()) && !(root && ROOT_KEYWORDS.contains(&key.as_str()))
-            {
+            let allowed =
+                KEYWORDS.contains(&key.as_str()) || (root && ROOT_KEYWORDS.contains(&key.as_str()));
+            if !allowed {
                 return Err(invalid(
                     &child(pointer, key),
                     format!("the keyword `{key}` is not supported in strict mode"),
@@ -414,13 +428,13 @@ impl Checker {
                     "only references inside the schema (`#…`) are supported",
                 ));
             }
-            if let Some(extra) = map.keys().find(|k| k.as_str() != "$ref") {
-                if !root {
-                    return Err(invalid(
-                        &child(pointer, extra),
-                        "`$ref` cannot have sibling keywords in strict mode; inline the definition",
-                    ));
-                }
+            if let Some(extra) = map.keys().find(|k| k.as_str() != "$ref")
+                && !root
+            {
+                return Err(invalid(
+                    &child(pointer, extra),
+                    "`$ref` cannot have sibling keywords in strict mode; inline the definition",
+                ));
             }
         }
         let types = self.types(map, pointer)?;
@@ -497,16 +511,16 @@ impl Checker {
                 }
             }
         }
-        if let Some(format) = map.get("format") {
-            if !format.as_str().is_some_and(|f| FORMATS.contains(&f)) {
-                return Err(invalid(
-                    &child(pointer, "format"),
-                    format!(
-                        "the format {format} is not supported; use one of {}",
-                        FORMATS.join(", ")
-                    ),
-                ));
-            }
+        if let Some(format) = map.get("format")
+            && !format.as_str().is_some_and(|f| FORMATS.contains(&f))
+        {
+            return Err(invalid(
+                &child(pointer, "format"),
+                format!(
+                    "the format {format} is not supported; use one of {}",
+                    FORMATS.join(", ")
+                ),
+            ));
         }
         for text in ["description", "title", "$comment", "pattern"] {
             if map.get(text).is_some_and(|v| !v.is_string()) {
@@ -619,7 +633,12 @@ impl Checker {
         }
         let properties_pointer = child(pointer, "properties");
         for (name, property) in properties {
-            self.node(property, &child(&properties_pointer, name), depth + 1, false)?;
+            self.node(
+                property,
+                &child(&properties_pointer, name),
+                depth + 1,
+                false,
+            )?;
         }
         Ok(())
     }
@@ -722,12 +741,7 @@ mod tests {
     }
 
     fn strict_object(properties: Value) -> Value {
-        let names: Vec<String> = properties
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
+        let names: Vec<String> = properties.as_object().unwrap().keys().cloned().collect();
         json!({"type": "object", "properties": properties, "required": names, "additionalProperties": false})
     }
 
@@ -793,9 +807,7 @@ mod tests {
             json!({"x": {"type": "string", "format": "uri"}}),
         ));
         assert_eq!(pointer, "/properties/x/format");
-        let (pointer, _) = pointer_of(strict_object(
-            json!({"x": {"oneOf": [{"type": "string"}]}}),
-        ));
+        let (pointer, _) = pointer_of(strict_object(json!({"x": {"oneOf": [{"type": "string"}]}})));
         assert_eq!(pointer, "/properties/x/oneOf");
     }
 
@@ -866,7 +878,10 @@ mod tests {
         match compiled.decode::<Report>(bad) {
             Err(Error::SchemaMismatch { raw, errors }) => {
                 assert_eq!(raw, bad);
-                assert!(errors.iter().any(|e| e.starts_with("/count: ")), "{errors:?}");
+                assert!(
+                    errors.iter().any(|e| e.starts_with("/count: ")),
+                    "{errors:?}"
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -186,11 +186,13 @@ impl AppServerItem {
                 })
             }
             Self::ContextCompaction(_) | Self::Plan(_) | Self::Unknown(_) => {
-                let mut raw = serde_json::to_value(self).unwrap_or(Value::Null);
-                if let Value::Object(object) = &mut raw {
-                    object.remove("id");
-                }
-                ItemDetails::Unknown(raw)
+                // `ThreadItem` flattens its details, so only an object can be kept; anything
+                // else is not an item at all.
+                let Ok(Value::Object(mut object)) = serde_json::to_value(self) else {
+                    return None;
+                };
+                object.remove("id");
+                ItemDetails::Unknown(Value::Object(object))
             }
         };
         Some(ThreadItem::new(

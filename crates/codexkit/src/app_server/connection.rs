@@ -409,11 +409,11 @@ fn route_notification(shared: &Shared, message: Value) {
     let Some(turn) = route.turn.as_mut() else {
         return;
     };
-    if let (Some(expected), Some(got)) = (turn.turn_id.as_deref(), notification.turn_id()) {
-        if expected != got {
-            tracing::debug!(expected, got, "notification for another turn of the thread");
-            return;
-        }
+    if let (Some(expected), Some(got)) = (turn.turn_id.as_deref(), notification.turn_id())
+        && expected != got
+    {
+        tracing::debug!(expected, got, "notification for another turn of the thread");
+        return;
     }
     let mut ended = false;
     for event in turn.normalizer.on_notification(&notification) {
@@ -732,6 +732,57 @@ mod tests {
         let reply = server.next_message().await;
         assert_eq!(reply["id"], 8);
         assert_eq!(reply["result"]["success"], false);
+    }
+
+    #[tokio::test]
+    async fn tool_calls_are_answered_from_the_thread_tool_set_with_events_first() {
+        use crate::tools::{Tool, ToolOutput, ToolSet};
+        let (connection, mut server) = connect();
+        let tools = ToolSet::new()
+            .with(Tool::new("lookup").raw_handler(|args| async move {
+                // Slow enough that the router must not wait for it.
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                Ok(ToolOutput::text(format!(
+                    "sunny in {}",
+                    args["city"].as_str().unwrap_or("?")
+                )))
+            }))
+            .unwrap();
+        connection.register_tools("thread-a", Some(tools));
+        let (sender, mut events) = event_queue(64);
+        connection.attach_turn("thread-a", sender).unwrap();
+        server
+            .send(json!({"id": 3, "method": "item/tool/call", "params": {"threadId": "thread-a", "turnId": "u", "callId": "call_1", "namespace": null, "tool": "lookup", "arguments": {"city": "Oslo"}}}))
+            .await;
+        // Meanwhile the router still routes other requests at once.
+        server
+            .send(json!({"id": 4, "method": "item/tool/call", "params": {"threadId": "thread-b", "tool": "lookup", "arguments": {}}}))
+            .await;
+        let first = server.next_message().await;
+        assert_eq!(
+            first["id"], 4,
+            "a thread without tools is refused without waiting"
+        );
+        assert_eq!(first["result"]["success"], false);
+        let reply = server.next_message().await;
+        assert_eq!(
+            reply,
+            json!({"jsonrpc": "2.0", "id": 3, "result": {
+                "contentItems": [{"type": "inputText", "text": "sunny in Oslo"}],
+                "success": true,
+            }})
+        );
+        server
+            .send(json!({"method": "turn/completed", "params": {"threadId": "thread-a", "turn": {"id": "u", "status": "completed", "items": []}}}))
+            .await;
+        let mut kinds = Vec::new();
+        while let Some(event) = events.pop().await {
+            kinds.push(event.unwrap().kind().to_owned());
+        }
+        assert_eq!(
+            kinds,
+            ["tool.call.started", "tool.call.completed", "turn.completed"]
+        );
     }
 
     #[tokio::test]

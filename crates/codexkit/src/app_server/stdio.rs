@@ -67,13 +67,27 @@ pub(crate) async fn spawn(
     }
 
     let stdout = child.stdout.take();
+    let group_pid = group.pid();
     tokio::spawn(async move {
         let mut detail = String::new();
+        let mut status = None;
         if let Some(stdout) = stdout {
             let mut reader =
                 LineReader::new(BufReader::with_capacity(64 * 1024, stdout), max_line_bytes);
+            // Once the app-server has exited, what it printed gets a moment to drain; a process
+            // it left behind may hold stdout open forever.
+            let mut drain_deadline: Option<tokio::time::Instant> = None;
             loop {
-                match reader.next_line().await {
+                let line = tokio::select! {
+                    exited = child.wait(), if status.is_none() => {
+                        status = exited.ok();
+                        drain_deadline = Some(tokio::time::Instant::now() + EXIT_WAIT);
+                        continue;
+                    }
+                    _ = crate::exec::sleep_until_option(drain_deadline) => break,
+                    line = reader.next_line() => line,
+                };
+                match line {
                     Ok(Some(bytes)) => {
                         let text = String::from_utf8_lossy(&bytes);
                         let text = redactor.redact_cow(&text).into_owned();
@@ -96,13 +110,19 @@ pub(crate) async fn spawn(
                 }
             }
         }
-        let status = match tokio::time::timeout(EXIT_WAIT, child.wait()).await {
-            Ok(Ok(status)) => Some(status),
-            _ => {
-                let _ = child.start_kill();
-                child.wait().await.ok()
-            }
-        };
+        if status.is_none() {
+            status = match tokio::time::timeout(EXIT_WAIT, child.wait()).await {
+                Ok(Ok(status)) => Some(status),
+                _ => {
+                    let _ = child.start_kill();
+                    child.wait().await.ok()
+                }
+            };
+        }
+        // Whatever the app-server started goes with it.
+        if let Some(pid) = group_pid {
+            crate::exec::process::kill_group_now(pid);
+        }
         if let Some(drain) = stderr_drain {
             let _ = tokio::time::timeout(EXIT_WAIT, drain).await;
         }

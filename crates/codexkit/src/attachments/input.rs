@@ -25,6 +25,7 @@ use std::sync::Arc;
 pub const ATTACHED_FILES_HEADER: &str = "Attached files (read them from these absolute paths):";
 
 /// Bytes shared without copying (cloning an [`Input`] does not copy them).
+#[non_exhaustive]
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct SharedBytes(Arc<[u8]>);
 
@@ -285,10 +286,10 @@ pub(crate) async fn prepare(options: &CodexOptions, input: Input) -> Result<(Inp
     if !files.is_empty() {
         input.text = prompt_with_files(&input.text, &files);
         for file in &files {
-            if let Some(dir) = file.path().parent() {
-                if !staging.readable_dirs.iter().any(|d| d == dir) {
-                    staging.readable_dirs.push(dir.to_path_buf());
-                }
+            if let Some(dir) = file.path().parent()
+                && !staging.readable_dirs.iter().any(|d| d == dir)
+            {
+                staging.readable_dirs.push(dir.to_path_buf());
             }
         }
         staging.leases.extend(files);
@@ -310,9 +311,8 @@ async fn store_for(slot: &mut Option<AttachmentStore>) -> Result<&AttachmentStor
             })??;
         *slot = Some(store);
     }
-    slot.as_ref().ok_or_else(|| {
-        Error::invalid("attachment store", "could not be opened")
-    })
+    slot.as_ref()
+        .ok_or_else(|| Error::invalid("attachment store", "could not be opened"))
 }
 
 /// The prompt with the staged files listed after it (see [`ATTACHED_FILES_HEADER`]).
@@ -367,10 +367,8 @@ mod tests {
     #[tokio::test]
     async fn files_are_listed_in_the_prompt_and_their_directory_is_readable() {
         let dir = tempfile::tempdir().unwrap();
-        let store = AttachmentStore::open(
-            StoreConfig::new(dir.path()).with_cleanup_interval(None),
-        )
-        .unwrap();
+        let store = AttachmentStore::open(StoreConfig::new(dir.path()).with_cleanup_interval(None))
+            .unwrap();
         let options = CodexOptions::default().with_attachment_store(store.clone());
         let input = Input::text("Summarize the report.\n")
             .with_file_bytes("report\n.csv", "a,b\n")
@@ -399,13 +397,20 @@ mod tests {
         let options = CodexOptions::default();
         let url = Input::text("look").with_image_url("https://example.com/a.png");
         let err = prepare(&options, url).await.unwrap_err();
-        assert!(matches!(err, Error::Unsupported { transport: "exec", .. }), "{err:?}");
+        assert!(
+            matches!(
+                err,
+                Error::Unsupported {
+                    transport: "exec",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
 
         let dir = tempfile::tempdir().unwrap();
-        let store = AttachmentStore::open(
-            StoreConfig::new(dir.path()).with_cleanup_interval(None),
-        )
-        .unwrap();
+        let store = AttachmentStore::open(StoreConfig::new(dir.path()).with_cleanup_interval(None))
+            .unwrap();
         let options = CodexOptions::default().with_attachment_store(store);
         let not_an_image = Input::text("look").with_image_bytes("plain text");
         let err = prepare(&options, not_an_image).await.unwrap_err();

@@ -271,6 +271,7 @@ pub struct CleanupReport {
 
 /// A content-addressed staging store for attachments. Cheap to clone; clones share
 /// everything. See the [module documentation](self).
+#[non_exhaustive]
 #[derive(Clone)]
 pub struct AttachmentStore {
     inner: Arc<Inner>,
@@ -329,6 +330,7 @@ fn lock_ignoring_poison<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// One staged attachment, and a lease on it: the file stays while this handle or a clone of
 /// it is alive.
+#[non_exhaustive]
 #[derive(Clone)]
 pub struct Attachment {
     handle: Arc<Handle>,
@@ -471,15 +473,21 @@ enum Source {
 }
 
 impl Source {
-    /// Streams the content into `sink` (hashing it) and returns the digest.
-    fn copy_into(&self, name: Option<&str>, mut sink: impl Write) -> Result<Digested> {
+    /// Streams the content into `sink` (the file `target`, for messages), hashing it, and
+    /// returns the digest.
+    fn copy_into(
+        &self,
+        name: Option<&str>,
+        target: &Path,
+        mut sink: impl Write,
+    ) -> Result<Digested> {
         let mut hashing = Hashing::default();
         match self {
             Self::Bytes(bytes) => {
                 for chunk in bytes.as_slice().chunks(CHUNK) {
                     hashing.update(chunk);
                     sink.write_all(chunk)
-                        .map_err(|e| Error::io("writing a temp file in", "attachments", e))?;
+                        .map_err(|e| Error::io("writing", target, e))?;
                 }
             }
             Self::Path(path) => {
@@ -494,7 +502,7 @@ impl Source {
                     };
                     hashing.update(&buf[..n]);
                     sink.write_all(&buf[..n])
-                        .map_err(|e| Error::io("writing a temp file in", "attachments", e))?;
+                        .map_err(|e| Error::io("writing", target, e))?;
                 }
             }
         }
@@ -613,7 +621,8 @@ impl AttachmentStore {
     }
 
     /// Stages everything `reader` yields, streaming it to disk (memory stays bounded whatever
-    /// its length). With a quota, the stream is refused as soon as it would not fit.
+    /// its length). With a quota, the stream is refused as soon as it would not fit: its bytes
+    /// count as new while they arrive, even if the content turns out to be staged already.
     pub async fn stage_reader(
         &self,
         reader: impl AsyncRead + Unpin + Send,
@@ -666,15 +675,22 @@ impl AttachmentStore {
         let digest = {
             let source = source.clone();
             let name = options.name.clone();
-            blocking(move || source.copy_into(name.as_deref(), std::io::sink())).await?
+            blocking(move || {
+                source.copy_into(
+                    name.as_deref(),
+                    Path::new("(hashing only)"),
+                    std::io::sink(),
+                )
+            })
+            .await?
         };
-        let gate = self.inner.writer_gate(&digest.file_name());
-        let _turn = gate.lock().await;
+        let gate = WriterGate {
+            inner: Arc::clone(&self.inner),
+            gate: self.inner.writer_gate(&digest.file_name()),
+        };
+        let _turn = gate.gate.lock().await;
         let inner = Arc::clone(&self.inner);
-        let result = blocking(move || inner.materialize(&source, &digest, &options)).await;
-        drop(_turn);
-        self.inner.forget_writer_gate(gate);
-        result
+        blocking(move || inner.materialize(&source, &digest, &options)).await
     }
 
     /// Deletes expired, unleased blobs and stale temp files, and recounts the gauge from disk.
@@ -684,8 +700,27 @@ impl AttachmentStore {
     }
 }
 
+/// This process's turn to write one blob; forgets the gate when the last waiter is done
+/// (also when the staging future is dropped).
+struct WriterGate {
+    inner: Arc<Inner>,
+    gate: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for WriterGate {
+    fn drop(&mut self) {
+        let mut writers = lock_ignoring_poison(&self.inner.writers);
+        // The map's reference and ours: nobody else waits on it.
+        if Arc::strong_count(&self.gate) == 2 {
+            writers.retain(|_, g| !Arc::ptr_eq(g, &self.gate));
+        }
+    }
+}
+
 /// Runs blocking file work off the async workers.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| Error::io("staging an attachment", "", std::io::Error::other(e)))?
@@ -762,7 +797,9 @@ fn is_blob_name(name: &str) -> bool {
         None => (name, None),
     };
     hash.len() == 64
-        && hash.bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        && hash
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
         && ext.is_none_or(|e| !e.is_empty() && e.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
@@ -782,14 +819,6 @@ impl Inner {
     fn writer_gate(&self, file_name: &str) -> Arc<tokio::sync::Mutex<()>> {
         let mut writers = lock_ignoring_poison(&self.writers);
         Arc::clone(writers.entry(file_name.to_owned()).or_default())
-    }
-
-    fn forget_writer_gate(&self, gate: Arc<tokio::sync::Mutex<()>>) {
-        let mut writers = lock_ignoring_poison(&self.writers);
-        // The map's reference and ours: nobody else waits on it.
-        if Arc::strong_count(&gate) == 2 {
-            writers.retain(|_, g| !Arc::ptr_eq(g, &gate));
-        }
     }
 
     fn ensure_cleanup_task(self: &Arc<Self>) {
@@ -861,7 +890,8 @@ impl Inner {
             let (temp, temp_lock) = self.create_temp()?;
             let written = {
                 let mut writer = std::io::BufWriter::with_capacity(CHUNK, temp.as_file());
-                let written = source.copy_into(options.name.as_deref(), &mut writer)?;
+                let written =
+                    source.copy_into(options.name.as_deref(), temp.path(), &mut writer)?;
                 writer
                     .flush()
                     .map_err(|e| Error::io("writing", temp.path(), e))?;
@@ -1040,10 +1070,8 @@ impl Inner {
                 drop(entry);
                 let keep = self.keep_path(file_name);
                 let kept = fs::metadata(&keep).is_ok_and(|meta| !self.expired(modified(&meta)));
-                if !kept {
-                    if let Err(error) = self.try_remove(file_name, |_| true) {
-                        tracing::warn!(%error, file_name, "could not delete an ephemeral attachment");
-                    }
+                if !kept && let Err(error) = self.try_remove(file_name, |_| true) {
+                    tracing::warn!(%error, file_name, "could not delete an ephemeral attachment");
                 }
             }
         }
@@ -1120,7 +1148,9 @@ impl Inner {
             if age < self.config.temp_grace {
                 continue;
             }
-            let Ok(file) = File::open(&path) else { continue };
+            let Ok(file) = File::open(&path) else {
+                continue;
+            };
             // A live writer holds an exclusive lock on its temp file.
             if let Ok(Some(lock)) = lock::try_lock(file, Mode::Exclusive) {
                 if fs::remove_file(&path).is_ok() {
@@ -1258,7 +1288,11 @@ mod tests {
         let (temp, lock) = store.inner.create_temp().unwrap();
         let old = SystemTime::now() - Duration::from_secs(3600);
         temp.as_file().set_modified(old).unwrap();
-        assert_eq!(store.inner.sweep_temp_files(), 0, "its writer holds the lock");
+        assert_eq!(
+            store.inner.sweep_temp_files(),
+            0,
+            "its writer holds the lock"
+        );
         assert!(temp.path().exists());
         drop(lock);
         assert_eq!(store.inner.sweep_temp_files(), 1);
@@ -1275,6 +1309,10 @@ mod tests {
             .unwrap();
         let second = first.clone();
         let path = first.path().to_path_buf();
+        assert!(
+            lock_ignoring_poison(&store.inner.writers).is_empty(),
+            "writer gates are forgotten"
+        );
         drop(first);
         assert!(path.exists(), "a clone still leases it");
         drop(second);

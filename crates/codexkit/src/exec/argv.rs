@@ -165,10 +165,10 @@ pub(crate) fn child_env(
         env.insert("CODEX_HOME".into(), home.into_os_string());
     }
     for keep in ["PATH", "HOME"] {
-        if !env.contains_key(OsStr::new(keep)) {
-            if let Some(value) = inherited.get(OsStr::new(keep)) {
-                env.insert(keep.into(), value.clone());
-            }
+        if !env.contains_key(OsStr::new(keep))
+            && let Some(value) = inherited.get(OsStr::new(keep))
+        {
+            env.insert(keep.into(), value.clone());
         }
     }
     Ok(env)
@@ -176,13 +176,13 @@ pub(crate) fn child_env(
 
 /// Checks paths the turn refers to, so a typo is a clear error before codex starts.
 pub(crate) fn check_paths(thread: &ThreadOptions, images: &[PathBuf]) -> Result<()> {
-    if let Some(dir) = &thread.working_directory {
-        if !dir.is_dir() {
-            return Err(Error::invalid(
-                "working directory",
-                format!("{} is not a directory", dir.display()),
-            ));
-        }
+    if let Some(dir) = &thread.working_directory
+        && !dir.is_dir()
+    {
+        return Err(Error::invalid(
+            "working directory",
+            format!("{} is not a directory", dir.display()),
+        ));
     }
     for dir in &thread.additional_directories {
         if !dir.is_dir() {

@@ -150,3 +150,68 @@ mod tests {
         assert!(reader.pending.capacity() <= 4096 * 2);
     }
 }
+
+#[cfg(test)]
+mod props {
+    //! Arbitrary bytes, read in arbitrary chunk sizes, never make the line reader panic, and
+    //! it gives exactly the lines (or the `TooLong` error) a simple model predicts.
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What the reader must return: each `\n`-separated segment (a final empty one is no
+    /// line) with one trailing `\r` removed, or `TooLong` at the first segment over `limit`.
+    fn model(input: &[u8], limit: usize) -> (Vec<Vec<u8>>, bool) {
+        let mut segments: Vec<&[u8]> = input.split(|b| *b == b'\n').collect();
+        if segments.last().is_some_and(|s| s.is_empty()) {
+            segments.pop();
+        }
+        let mut lines = Vec::new();
+        for segment in segments {
+            if segment.len() > limit {
+                return (lines, true);
+            }
+            let mut line = segment.to_vec();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            lines.push(line);
+        }
+        (lines, false)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn lines_match_the_model(
+            input in prop::collection::vec(
+                prop_oneof![Just(b'\n'), Just(b'\r'), Just(b'{'), any::<u8>()],
+                0..300,
+            ),
+            chunk in 1usize..32,
+            limit in 1usize..64,
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let (expected, too_long) = model(&input, limit);
+            let (lines, failed) = runtime.block_on(async {
+                let reader = tokio::io::BufReader::with_capacity(chunk, &input[..]);
+                let mut reader = LineReader::new(reader, limit);
+                let mut lines = Vec::new();
+                loop {
+                    match reader.next_line().await {
+                        Ok(Some(line)) => lines.push(line),
+                        Ok(None) => return (lines, false),
+                        Err(LineError::TooLong { limit: reported }) => {
+                            assert_eq!(reported, limit);
+                            return (lines, true);
+                        }
+                        Err(LineError::Io(error)) => panic!("{error}"),
+                    }
+                }
+            });
+            prop_assert_eq!(failed, too_long);
+            prop_assert_eq!(lines, expected);
+        }
+    }
+}

@@ -263,7 +263,8 @@ async fn terminate(child: &mut Child, guard: &GroupGuard, kill_grace: Duration) 
     }
 }
 
-async fn sleep_until_option(deadline: Option<tokio::time::Instant>) {
+/// Sleeps until `deadline`, or forever without one (for optional `select!` branches).
+pub(crate) async fn sleep_until_option(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline).await,
         None => std::future::pending().await,

@@ -123,6 +123,11 @@ impl Drop for GroupGuard {
     }
 }
 
+/// SIGKILL to a process group by its leader's pid (for code that does not own a guard).
+pub(crate) fn kill_group_now(pid: u32) {
+    signal_group(pid, GroupSignal::Kill);
+}
+
 #[derive(Debug, Clone, Copy)]
 enum GroupSignal {
     Terminate,

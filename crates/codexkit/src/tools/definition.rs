@@ -343,6 +343,7 @@ impl ToolOutput {
 /// Any `std::error::Error` converts into it, so handlers can use `?`; [`ToolError::new`] takes
 /// any message.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ToolError {
     pub(crate) message: String,
     pub(crate) invalid_arguments: bool,

@@ -10,11 +10,7 @@ use std::sync::Arc;
 /// The `dynamicTools` of `thread/start` for a set: top-level tools as function tools, each
 /// namespace as a namespace tool.
 pub(crate) fn dynamic_tools(set: &ToolSet) -> Vec<Value> {
-    let mut specs: Vec<Value> = set
-        .tools_in(None)
-        .iter()
-        .map(function_spec)
-        .collect();
+    let mut specs: Vec<Value> = set.tools_in(None).iter().map(function_spec).collect();
     for namespace in set.namespaces() {
         let tools: Vec<Value> = set
             .tools_in(Some(&namespace))

@@ -70,9 +70,46 @@ pub(crate) struct ServedNamespace {
     pub namespace: Option<String>,
 }
 
+/// A name as codex shows it to the model: codex replaces `-` by `_` in MCP server and tool
+/// names (the only character of codexkit's name alphabet it changes).
+pub(crate) fn model_name(name: &str) -> String {
+    name.replace('-', "_")
+}
+
 /// The servers for a set: the top-level tools under the set's MCP server name, each
-/// namespace under its own name. Fails when names clash.
+/// namespace under its own name. Fails when names clash, also when they clash only as the
+/// model sees them (`a-b` and `a_b`).
 pub(crate) fn served_namespaces(set: &ToolSet) -> Result<Vec<ServedNamespace>> {
+    let served = server_names(set)?;
+    let mut servers = std::collections::HashMap::new();
+    for entry in &served {
+        if let Some(other) = servers.insert(model_name(&entry.server), &entry.server) {
+            return Err(Error::InvalidTool {
+                name: entry.server.clone(),
+                reason: format!(
+                    "codex shows it to the model as mcp__{}, like {other}; rename one",
+                    model_name(&entry.server)
+                ),
+            });
+        }
+        let mut tools = std::collections::HashMap::new();
+        for tool in set.tools_in(entry.namespace.as_deref()) {
+            let name = tool.tool.name.clone();
+            if let Some(other) = tools.insert(model_name(&name), name.clone()) {
+                return Err(Error::InvalidTool {
+                    name,
+                    reason: format!(
+                        "codex shows it to the model as {}, like {other}; rename one",
+                        model_name(&other)
+                    ),
+                });
+            }
+        }
+    }
+    Ok(served)
+}
+
+fn server_names(set: &ToolSet) -> Result<Vec<ServedNamespace>> {
     let mut served = Vec::new();
     if set.has_top_level() {
         let server = set.mcp_server_name();
@@ -367,6 +404,22 @@ mod tests {
         ));
         let renamed = set.with_mcp_server_name("host");
         assert_eq!(served_namespaces(&renamed).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn names_that_codex_would_show_alike_are_refused() {
+        let set = ToolSet::new();
+        set.namespace("my-ns").register(echo("a")).unwrap();
+        set.namespace("my_ns").register(echo("b")).unwrap();
+        assert!(matches!(
+            served_namespaces(&set),
+            Err(Error::InvalidTool { .. })
+        ));
+        let set = ToolSet::new();
+        set.register(echo("get-x")).unwrap();
+        set.register(echo("get_x")).unwrap();
+        let error = served_namespaces(&set).unwrap_err();
+        assert!(error.to_string().contains("get_x"), "{error}");
     }
 
     #[test]

@@ -46,7 +46,8 @@
 //!   server is listening before codex starts and stops when the turn's output ends or its
 //!   stream is dropped. The model calls top-level tools as namespace `mcp__codexkit` (see
 //!   [`ToolSet::with_mcp_server_name`]) and tools of namespace `calc` as namespace
-//!   `mcp__calc`. Codex shows such calls as `mcp_tool_call` items.
+//!   `mcp__calc` (codex shows `-` in these names as `_`). Codex shows such calls as
+//!   `mcp_tool_call` items.
 //! * **app-server transport**: the set is sent as `thread/start.dynamicTools`, and codex's
 //!   `item/tool/call` requests are answered from it on tasks of their own. Top-level tools
 //!   are called by their bare name, tools of namespace `calc` as namespace `calc`. Codex

@@ -49,13 +49,16 @@ struct Registry {
 ///   (one server per namespace; the top-level tools are the server
 ///   [`DEFAULT_MCP_SERVER_NAME`]). The model calls a top-level tool `add` as namespace
 ///   `mcp__codexkit`, name `add`, and a tool `add` of namespace `calc` as namespace
-///   `mcp__calc`, name `add`. Changes made during a turn apply to calls at once; the list of
-///   tools codex shows the model is read when the turn starts.
+///   `mcp__calc`, name `add`. Codex shows the model `-` in these names as `_` (namespace
+///   `my-ns` is `mcp__my_ns`, tool `get-x` is `get_x`); names that would then look alike are
+///   refused when the turn starts. Changes made during a turn apply to calls at once; the
+///   list of tools codex shows the model is read when the turn starts.
 /// * **app-server**: the tools are sent with `thread/start` as dynamic tools (a top-level tool
 ///   is a plain function tool `add`; a namespace `calc` is a namespace tool, called as
 ///   namespace `calc`, name `add`). Codex fixes the list at `thread/start`: tools registered
 ///   later are not shown to the model, and calls of deregistered tools fail.
 #[derive(Clone, Default)]
+#[non_exhaustive]
 pub struct ToolSet {
     inner: Arc<RwLock<Registry>>,
 }
@@ -293,6 +296,7 @@ impl ToolSet {
 
 /// The tools of one namespace of a [`ToolSet`] (see [`ToolSet::namespace`]).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ToolNamespace {
     set: ToolSet,
     name: String,
@@ -333,6 +337,7 @@ impl ToolNamespace {
 /// A registered tool; [`ToolHandle::deregister`] removes it. Dropping the handle keeps the
 /// tool registered.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct ToolHandle {
     set: ToolSet,
     key: Key,

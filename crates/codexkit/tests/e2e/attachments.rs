@@ -106,7 +106,7 @@ async fn sixty_four_tasks_staging_the_same_file_store_it_once() {
     assert_eq!(attachments[0].name(), Some("big.bin"));
 
     let (blobs, _, temps) = listing(&store);
-    assert_eq!(blobs, [expected.clone()]);
+    assert_eq!(blobs, std::slice::from_ref(&expected));
     assert!(temps.is_empty(), "temp files left: {temps:?}");
     assert_eq!(sha256_hex(&std::fs::read(&path).unwrap()), expected);
     assert_eq!(
@@ -212,11 +212,17 @@ async fn two_processes_staging_the_same_file_store_it_once() {
     assert_eq!(staged.len(), 16, "every staging reported");
     let store = open(&root);
     let expected_path = store.blobs_dir().join(&expected);
-    assert!(staged.iter().all(|p| Path::new(p) == expected_path), "{staged:?}");
+    assert!(
+        staged.iter().all(|p| Path::new(p) == expected_path),
+        "{staged:?}"
+    );
     let (blobs, _, temps) = listing(&store);
-    assert_eq!(blobs, [expected.clone()]);
+    assert_eq!(blobs, std::slice::from_ref(&expected));
     assert!(temps.is_empty(), "temp files left: {temps:?}");
-    assert_eq!(sha256_hex(&std::fs::read(&expected_path).unwrap()), expected);
+    assert_eq!(
+        sha256_hex(&std::fs::read(&expected_path).unwrap()),
+        expected
+    );
     assert_eq!(store.usage(), usage(FIFTY_MB as u64, 1));
 }
 
@@ -304,8 +310,15 @@ async fn crash_leftovers_are_swept_when_the_store_opens() {
     std::fs::write(&recent, b"x").unwrap();
     let store = open(dir.path());
     assert!(!crashed.exists(), "crash debris removed");
-    assert!(recent.exists(), "a temp file younger than the grace period stays");
-    assert_eq!(store.usage(), StoreUsage::default(), "temp files are not staged bytes");
+    assert!(
+        recent.exists(),
+        "a temp file younger than the grace period stays"
+    );
+    assert_eq!(
+        store.usage(),
+        StoreUsage::default(),
+        "temp files are not staged bytes"
+    );
 }
 
 #[tokio::test]
@@ -369,7 +382,10 @@ async fn the_gauge_tracks_usage_and_the_alert_fires_once_per_crossing() {
     {
         let alerts = alerts.lock().unwrap();
         assert_eq!(alerts.len(), 1);
-        assert_eq!((alerts[0].bytes, alerts[0].files, alerts[0].threshold), (1200, 2, 1000));
+        assert_eq!(
+            (alerts[0].bytes, alerts[0].files, alerts[0].threshold),
+            (1200, 2, 1000)
+        );
     }
     let c = store
         .stage_bytes(noise(100, 3), StageOptions::ephemeral())
@@ -392,7 +408,10 @@ async fn a_stream_is_staged_like_the_same_bytes() {
     let store = open(dir.path());
     let content = noise(3 * 1024 * 1024 + 17, 5);
     let from_reader = store
-        .stage_reader(content.as_slice(), StageOptions::default().with_name("x.csv"))
+        .stage_reader(
+            content.as_slice(),
+            StageOptions::default().with_name("x.csv"),
+        )
         .await
         .unwrap();
     let from_bytes = store
@@ -509,7 +528,10 @@ async fn staged_file_is_listed_and_readable(transport: Transport, sandbox: Sandb
         content.len()
     );
     assert_eq!(prompt, expected_prompt);
-    assert!(expected_path.exists(), "staged as persistent: kept after the turn");
+    assert!(
+        expected_path.exists(),
+        "staged as persistent: kept after the turn"
+    );
 }
 
 #[tokio::test]
@@ -536,7 +558,13 @@ async fn image_urls_are_refused_by_exec_before_it_starts_and_sent_by_the_app_ser
         .await
         .unwrap_err();
     assert!(
-        matches!(err, Error::Unsupported { transport: "exec", .. }),
+        matches!(
+            err,
+            Error::Unsupported {
+                transport: "exec",
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(harness.mock.request_count(), 0, "codex never started");
@@ -559,4 +587,48 @@ async fn image_urls_are_refused_by_exec_before_it_starts_and_sent_by_the_app_ser
     let request = &harness.mock.requests()[0];
     assert!(request.has_input_image(), "{}", request.body_text());
     assert!(request.body_text().contains(&data_url));
+}
+
+#[tokio::test]
+async fn a_running_turn_holds_its_attachments_even_ephemeral_ones() {
+    let store_dir = tempfile::tempdir().unwrap();
+    let store = AttachmentStore::open(config(store_dir.path()).with_ttl(Duration::ZERO)).unwrap();
+    let content = "only while the turn runs\n";
+    let attachment = store
+        .stage_bytes(content, StageOptions::ephemeral().with_name("brief.txt"))
+        .await
+        .unwrap();
+    let path = attachment.path().to_path_buf();
+    let harness = Harness::start(
+        Scenario::new()
+            .response(MockResponse::output([OutputItem::exec_command(format!(
+                "cat {}",
+                path.display()
+            ))]))
+            .response(MockResponse::message("read: {{last_output}}").delay_ms(300)),
+    )
+    .await;
+    let codex = client(&harness, &store, Transport::Exec);
+    let thread = codex.start_thread(harness.thread_options());
+    let input = Input::text("read it")
+        .with_attachment(codexkit::InputAttachment::StagedFile(attachment.clone()));
+    drop(attachment);
+    let mut stream = thread.run_streamed(input).await.expect("codex starts");
+    let mut answer = String::new();
+    while let Some(event) = stream.next().await {
+        // Everything is expired (TTL zero), yet the turn's lease keeps the file.
+        store.cleanup().await.unwrap();
+        assert!(path.exists(), "deleted while the turn uses it");
+        if let codexkit::ThreadEvent::ItemCompleted(done) = event.expect("event")
+            && let codexkit::ItemDetails::AgentMessage(message) = &done.item.details
+        {
+            answer = message.text.clone();
+        }
+    }
+    assert!(answer.contains(content.trim()), "{answer}");
+    drop(stream);
+    assert!(
+        !path.exists(),
+        "the last lease of an ephemeral attachment deletes it"
+    );
 }

@@ -178,7 +178,9 @@ impl Case {
 
     /// Replaces the script (for scripts that need paths inside the case's directory).
     fn script(&self, script: FakeScript) {
-        script.install(self.dir.path()).expect("fake codex installed");
+        script
+            .install(self.dir.path())
+            .expect("fake codex installed");
     }
 
     fn file(&self, name: &str) -> PathBuf {
@@ -243,17 +245,32 @@ impl Case {
 
     /// Asserts that the case's secret appears nowhere: not in what the caller saw, not in
     /// anything logged through `tracing`.
+    /// The secret as it appears raw, inside JSON and in `Debug` output.
+    fn secret_forms(&self) -> Vec<String> {
+        let json = serde_json::to_string(&self.secret).unwrap();
+        let debug = format!("{:?}", self.secret);
+        let mut forms = vec![
+            self.secret.clone(),
+            json[1..json.len() - 1].to_owned(),
+            debug[1..debug.len() - 1].to_owned(),
+        ];
+        forms.dedup();
+        forms
+    }
+
     fn assert_secret_never_shown(&self) {
+        let forms = self.secret_forms();
+        let shows = |text: &str| forms.iter().any(|form| text.contains(form.as_str()));
         let mut leaks: Vec<String> = self
             .seen
             .iter()
-            .filter(|text| text.contains(&self.secret))
+            .filter(|text| shows(text))
             .map(|text| format!("  seen by the caller: {text}"))
             .collect();
         leaks.extend(
             captured()
                 .lines()
-                .filter(|line| line.contains(&self.secret))
+                .filter(|line| shows(line))
                 .map(|line| format!("  logged through tracing: {line}")),
         );
         assert!(
@@ -331,9 +348,7 @@ fn live_group_members(pgid: u32) -> Vec<u32> {
     entries
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            proc_stat(*pid).is_some_and(|stat| stat.pgrp == pgid && stat.state != 'Z')
-        })
+        .filter(|pid| proc_stat(*pid).is_some_and(|stat| stat.pgrp == pgid && stat.state != 'Z'))
         .collect()
 }
 
@@ -378,7 +393,8 @@ fn message_line(text: &str) -> String {
 
 /// A line of exactly `len` bytes: an agent message padded with `x`.
 fn padded_message_steps(len: usize) -> (Vec<FakeStep>, usize) {
-    let prefix = r#"{"type":"item.completed","item":{"id":"item_0","type":"agent_message","text":""#;
+    let prefix =
+        r#"{"type":"item.completed","item":{"id":"item_0","type":"agent_message","text":""#;
     let suffix = r#""}}"#;
     let text_len = len - prefix.len() - suffix.len();
     (
@@ -427,7 +443,11 @@ async fn a_line_exactly_at_the_limit_is_delivered_whole_and_one_byte_more_is_lin
                 run.error()
             );
         }
-        assert!(run.elapsed < Duration::from_secs(30), "took {:?}", run.elapsed);
+        assert!(
+            run.elapsed < Duration::from_secs(30),
+            "took {:?}",
+            run.elapsed
+        );
         assert_group_gone(case.name, run.pid).await;
         case.assert_secret_never_shown();
     }
@@ -444,7 +464,9 @@ async fn invalid_utf8_on_stdout_is_a_warning_and_the_turn_goes_on() {
                     .to_vec()
                     .into(),
             ))
-            .step(FakeStep::StdoutBytes(b"\x80\x80 lone continuation bytes\n".to_vec().into()))
+            .step(FakeStep::StdoutBytes(
+                b"\x80\x80 lone continuation bytes\n".to_vec().into(),
+            ))
             .steps(turn(&[MESSAGE, COMPLETED])),
     );
     let run = case
@@ -465,7 +487,11 @@ async fn invalid_utf8_on_stdout_is_a_warning_and_the_turn_goes_on() {
     };
     assert!(warning.message.contains("UTF-8"), "{warning:?}");
     assert!(
-        warning.excerpt.as_deref().unwrap_or("").contains('\u{FFFD}'),
+        warning
+            .excerpt
+            .as_deref()
+            .unwrap_or("")
+            .contains('\u{FFFD}'),
         "{warning:?}"
     );
     assert!(run.elapsed < Duration::from_secs(10));
@@ -479,7 +505,9 @@ async fn invalid_utf8_on_stderr_reaches_the_error_as_replacement_characters() {
         "stderr-utf8",
         FakeScript::new()
             .step(FakeStep::stdout_line(STARTED))
-            .step(FakeStep::StderrBytes(b"boom \xff\xfe\xc3 end\n".to_vec().into()))
+            .step(FakeStep::StderrBytes(
+                b"boom \xff\xfe\xc3 end\n".to_vec().into(),
+            ))
             .step(FakeStep::Exit(1)),
     );
     let run = case
@@ -589,7 +617,10 @@ async fn unknown_event_and_item_types_are_unknown_and_the_stream_goes_on() {
         panic!("{:?}", events[4]);
     };
     assert!(matches!(&done.item.details, ItemDetails::Unknown(raw) if raw["beam"] == "blue"));
-    assert_eq!(run.kinds().last().map(String::as_str), Some("turn.completed"));
+    assert_eq!(
+        run.kinds().last().map(String::as_str),
+        Some("turn.completed")
+    );
     assert_group_gone(case.name, run.pid).await;
     case.assert_secret_never_shown();
 }
@@ -678,10 +709,17 @@ async fn exit_without_a_terminal_event_is_process_exited_with_code_and_stderr() 
     };
     assert_eq!((*code, *signal), (Some(4), None));
     assert!(stderr_tail.contains("stream disconnected"), "{stderr_tail}");
-    assert!(stderr_tail.contains("OPENAI_API_KEY="), "env echoed: {stderr_tail}");
+    assert!(
+        stderr_tail.contains("OPENAI_API_KEY="),
+        "env echoed: {stderr_tail}"
+    );
     assert!(error.to_string().contains("exit code 4"), "{error}");
     assert!(error.is_retryable());
-    assert!(run.elapsed < Duration::from_secs(10), "took {:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_secs(10),
+        "took {:?}",
+        run.elapsed
+    );
     assert_group_gone(case.name, run.pid).await;
     case.assert_secret_never_shown();
 }
@@ -717,7 +755,11 @@ async fn a_crash_by_signal_carries_the_signal() {
                 .contains(&format!("killed by signal {signal}")),
             "{error}"
         );
-        assert!(run.elapsed < Duration::from_secs(10), "took {:?}", run.elapsed);
+        assert!(
+            run.elapsed < Duration::from_secs(10),
+            "took {:?}",
+            run.elapsed
+        );
         assert_group_gone(case.name, run.pid).await;
         case.assert_secret_never_shown();
     }
@@ -774,7 +816,10 @@ async fn stderr_closed_early_and_stdin_closed_unread_do_not_disturb_the_turn() {
         .run_exec(TurnOptions::default(), &prompt, Duration::from_secs(30))
         .await;
     assert!(
-        matches!(run.error(), Some(Error::ProcessExited { code: Some(3), .. })),
+        matches!(
+            run.error(),
+            Some(Error::ProcessExited { code: Some(3), .. })
+        ),
         "{:?}",
         run.items
     );
@@ -879,17 +924,24 @@ async fn a_grandchild_holding_stdout_after_codex_exited_does_not_hang_the_turn()
             })
             .step(FakeStep::stdout_line(STARTED))
             .step(FakeStep::stderr_line("crashed, child left behind"))
-            .step(FakeStep::Exit(2))
+            .step(FakeStep::Exit(2)),
     );
     let run = case
         .run_exec(TurnOptions::default(), "go", Duration::from_secs(30))
         .await;
     assert!(
-        matches!(run.error(), Some(Error::ProcessExited { code: Some(2), .. })),
+        matches!(
+            run.error(),
+            Some(Error::ProcessExited { code: Some(2), .. })
+        ),
         "{:?}",
         run.items
     );
-    assert!(run.elapsed < Duration::from_secs(10), "took {:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_secs(10),
+        "took {:?}",
+        run.elapsed
+    );
     let grandchild = read_pid(&pid_file);
     assert_group_gone(case.name, run.pid).await;
     assert!(proc_stat(grandchild).is_none_or(|s| s.state == 'Z'));
@@ -903,7 +955,7 @@ async fn a_grandchild_holding_stdout_after_codex_exited_does_not_hang_the_turn()
                 pid_file: Some(pid_file.clone()),
                 lifetime_ms: GRANDCHILD_LIFETIME_MS,
             })
-            .steps(turn(&[STARTED, MESSAGE, COMPLETED]))
+            .steps(turn(&[STARTED, MESSAGE, COMPLETED])),
     );
     let run = case
         .run_exec(TurnOptions::default(), "go", Duration::from_secs(30))
@@ -912,7 +964,11 @@ async fn a_grandchild_holding_stdout_after_codex_exited_does_not_hang_the_turn()
         run.kinds(),
         ["thread.started", "item.completed", "turn.completed"]
     );
-    assert!(run.elapsed < Duration::from_secs(10), "took {:?}", run.elapsed);
+    assert!(
+        run.elapsed < Duration::from_secs(10),
+        "took {:?}",
+        run.elapsed
+    );
     assert_group_gone(case.name, run.pid).await;
     case.assert_secret_never_shown();
 }
@@ -936,8 +992,7 @@ async fn a_missing_or_non_executable_binary_is_a_typed_error_before_any_turn() {
     std::fs::copy(codexkit_testkit::fake_codex_bin().unwrap(), &not_executable).unwrap();
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&not_executable, std::fs::Permissions::from_mode(0o644))
-            .unwrap();
+        std::fs::set_permissions(&not_executable, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
     let started = Instant::now();
     let error = Codex::new(options_for(&secret_for("binary")).with_codex_path(&not_executable))
@@ -1003,14 +1058,19 @@ async fn a_secret_in_stdout_noise_never_reaches_events_or_logs() {
         FakeScript::new()
             .step(FakeStep::stdout_line(STARTED))
             .step(FakeStep::EchoEnv(Stream::Stdout))
-            .step(FakeStep::stdout_line("key: {{env:OPENAI_API_KEY}} and {{env:CODEX_API_KEY}}"))
+            .step(FakeStep::stdout_line(
+                "key: {{env:OPENAI_API_KEY}} and {{env:CODEX_API_KEY}}",
+            ))
             .steps(turn(&[MESSAGE, COMPLETED])),
     );
     let run = case
         .run_exec(TurnOptions::default(), "go", Duration::from_secs(30))
         .await;
     assert!(run.kinds().iter().any(|k| k == "codexkit.warning"));
-    assert_eq!(run.kinds().last().map(String::as_str), Some("turn.completed"));
+    assert_eq!(
+        run.kinds().last().map(String::as_str),
+        Some("turn.completed")
+    );
     assert_group_gone(case.name, run.pid).await;
     case.assert_secret_never_shown();
 }
@@ -1048,6 +1108,53 @@ async fn a_secret_in_codex_error_messages_never_reaches_errors_events_or_logs() 
     case.assert_secret_never_shown();
 }
 
+/// A secret with characters JSON escapes (`"` and `\`; a password, say) appears escaped in
+/// the JSON line codex prints, and unescaped once decoded.
+#[tokio::test]
+async fn a_secret_that_json_escapes_is_redacted_in_decoded_events_too() {
+    let failed = json!({"type": "turn.failed", "error": {
+        "message": "bad credentials: {{json_env:OPENAI_API_KEY}}"
+    }});
+    let mut case = Case::exec(
+        r#"json"esc\ape"#,
+        FakeScript::new()
+            .step(FakeStep::stdout_line(STARTED))
+            .step(FakeStep::stdout_line(failed.to_string())),
+    );
+    assert!(case.secret.contains('"') && case.secret.contains('\\'));
+    let run = case
+        .run_exec(TurnOptions::default(), "go", Duration::from_secs(30))
+        .await;
+    assert_eq!(run.kinds(), ["thread.started", "turn.failed"]);
+    assert_group_gone(case.name, run.pid).await;
+    case.assert_secret_never_shown();
+
+    let mut case = Case::app_server(r#"as-json"esc\ape"#, FakeScript::new());
+    let pid_file = case.file("fake.pid");
+    case.script(FakeScript::new().pid_file(&pid_file).app_server_steps([
+        FakeStep::Handshake,
+        FakeStep::AwaitRequest("thread/start".into()),
+        FakeStep::RespondError {
+            code: -32600,
+            message: "bad credentials: {{env:CODEX_API_KEY}}".into(),
+        },
+    ]));
+    let error = tokio::time::timeout(
+        Duration::from_secs(20),
+        case.codex.start_thread(ThreadOptions::default()).run("go"),
+    )
+    .await
+    .expect("no hang")
+    .expect_err("thread/start fails");
+    case.note_error(&error);
+    assert!(matches!(&error, Error::Rpc { .. }), "{error:?}");
+    let fake = read_pid(&pid_file);
+    let name = case.name;
+    case.assert_secret_never_shown();
+    drop(case);
+    assert_group_gone(name, fake).await;
+}
+
 // ------------------------------------------------------------------------------------------
 // App-server transport.
 
@@ -1068,12 +1175,18 @@ fn turn_steps(text: &str) -> Vec<FakeStep> {
         FakeStep::Respond(
             json!({"turn": {"id": TURN, "items": [], "status": "inProgress", "error": null}}),
         ),
-        FakeStep::Send(json!({"method": "turn/started", "params": {"threadId": THREAD,
-            "turn": {"id": TURN, "items": [], "status": "inProgress", "error": null}}})),
-        FakeStep::Send(json!({"method": "item/completed", "params": {"threadId": THREAD,
-            "turnId": TURN, "item": {"type": "agentMessage", "id": "msg_1", "text": text}}})),
-        FakeStep::Send(json!({"method": "turn/completed", "params": {"threadId": THREAD,
-            "turn": {"id": TURN, "items": [], "status": "completed", "error": null}}})),
+        FakeStep::Send(
+            json!({"method": "turn/started", "params": {"threadId": THREAD,
+            "turn": {"id": TURN, "items": [], "status": "inProgress", "error": null}}}),
+        ),
+        FakeStep::Send(
+            json!({"method": "item/completed", "params": {"threadId": THREAD,
+            "turnId": TURN, "item": {"type": "agentMessage", "id": "msg_1", "text": text}}}),
+        ),
+        FakeStep::Send(
+            json!({"method": "turn/completed", "params": {"threadId": THREAD,
+            "turn": {"id": TURN, "items": [], "status": "completed", "error": null}}}),
+        ),
     ]
 }
 
@@ -1089,7 +1202,10 @@ fn received(log: &Path) -> Vec<Value> {
 async fn an_app_server_dying_with_a_request_pending_fails_it_at_once() {
     let mut case = Case::app_server("as-dies", FakeScript::new());
     let pid_file = case.file("fake.pid");
-    let mut steps = vec![FakeStep::Handshake, FakeStep::AwaitRequest("thread/start".into())];
+    let mut steps = vec![
+        FakeStep::Handshake,
+        FakeStep::AwaitRequest("thread/start".into()),
+    ];
     steps.push(FakeStep::stderr_line("fatal: state db is corrupt"));
     steps.push(FakeStep::EchoEnv(Stream::Stderr));
     steps.push(FakeStep::SleepMs(300));
@@ -1097,7 +1213,7 @@ async fn an_app_server_dying_with_a_request_pending_fails_it_at_once() {
     case.script(
         FakeScript::new()
             .pid_file(&pid_file)
-            .app_server_steps(steps)
+            .app_server_steps(steps),
     );
     let started = Instant::now();
     let outcome = tokio::time::timeout(
@@ -1134,15 +1250,19 @@ async fn an_app_server_killed_mid_turn_ends_the_stream_with_connection_closed() 
     let pid_file = case.file("fake.pid");
     let mut steps = thread_start_steps();
     steps.push(FakeStep::AwaitRequest("turn/start".into()));
-    steps.push(FakeStep::Respond(json!({"turn": {"id": TURN, "items": [], "status": "inProgress"}})));
-    steps.push(FakeStep::Send(json!({"method": "turn/started", "params": {"threadId": THREAD,
-        "turn": {"id": TURN, "items": [], "status": "inProgress"}}})));
+    steps.push(FakeStep::Respond(
+        json!({"turn": {"id": TURN, "items": [], "status": "inProgress"}}),
+    ));
+    steps.push(FakeStep::Send(
+        json!({"method": "turn/started", "params": {"threadId": THREAD,
+        "turn": {"id": TURN, "items": [], "status": "inProgress"}}}),
+    ));
     steps.push(FakeStep::SleepMs(200));
     steps.push(FakeStep::KillSelf(9));
     case.script(
         FakeScript::new()
             .pid_file(&pid_file)
-            .app_server_steps(steps)
+            .app_server_steps(steps),
     );
     let thread = case.codex.start_thread(ThreadOptions::default());
     let started = Instant::now();
@@ -1169,7 +1289,11 @@ async fn an_app_server_killed_mid_turn_ends_the_stream_with_connection_closed() 
         ),
         "{error:?}"
     );
-    assert!(started.elapsed() < Duration::from_secs(3), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "took {:?}",
+        started.elapsed()
+    );
     for item in &items {
         match item {
             Ok(event) => case.note_event(event),
@@ -1240,7 +1364,7 @@ async fn an_app_server_response_to_an_unknown_id_is_ignored() {
     case.script(
         FakeScript::new()
             .pid_file(&pid_file)
-            .app_server_steps(steps)
+            .app_server_steps(steps),
     );
     let result = tokio::time::timeout(
         Duration::from_secs(20),
@@ -1283,14 +1407,19 @@ async fn an_app_server_request_of_an_unknown_method_is_answered_with_an_error_at
         FakeScript::new()
             .pid_file(&pid_file)
             .received_log(&log)
-            .app_server_steps(steps)
+            .app_server_steps(steps),
     );
     let result = tokio::time::timeout(
         Duration::from_secs(20),
         case.codex.start_thread(ThreadOptions::default()).run("go"),
     )
     .await
-    .expect("no hang")
+    .unwrap_or_else(|_| {
+        panic!(
+            "hang; the fake received:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        )
+    })
     .expect("the turn completes");
     case.note(&result);
     assert_eq!(result.final_response, "answered");
@@ -1320,13 +1449,15 @@ async fn malformed_app_server_messages_do_not_break_the_connection() {
         FakeStep::SendRaw(r#"{"id": {"nested": true}, "result": 1}"#.into()),
         FakeStep::SendRaw(r#"{"method": 42}"#.into()),
         FakeStep::SendRaw(r#"{"method": "turn/started", "params": "not an object"}"#.into()),
-        FakeStep::Send(json!({"method": "item/completed", "params": {"threadId": THREAD, "item": 7}})),
+        FakeStep::Send(
+            json!({"method": "item/completed", "params": {"threadId": THREAD, "item": 7}}),
+        ),
     ]);
     steps.extend(turn_steps("survived"));
     case.script(
         FakeScript::new()
             .pid_file(&pid_file)
-            .app_server_steps(steps)
+            .app_server_steps(steps),
     );
     let result = tokio::time::timeout(
         Duration::from_secs(20),
@@ -1514,7 +1645,11 @@ fn peak_memory_stays_bounded_while_a_hundred_megabytes_of_stderr_flow() {
 fn peak_memory_stays_bounded_while_a_hundred_megabytes_of_huge_lines_flow() {
     let m = measure("huge-lines");
     assert!(m.line.contains("turn.completed"), "{}", m.line);
-    assert!(m.text_bytes >= 60 * 2 * 1024 * 1024 - 60 * 100, "{}", m.line);
+    assert!(
+        m.text_bytes >= 60 * 2 * 1024 * 1024 - 60 * 100,
+        "{}",
+        m.line
+    );
     assert!(
         m.growth_kib < MEMORY_BOUND_KIB,
         "peak RSS grew {} KiB: {}",

@@ -6,8 +6,8 @@
 mod app_server;
 mod attachments;
 mod common;
+mod fault_matrix;
 mod faults;
 mod real_codex;
 mod structured;
 mod tools;
-mod fault_matrix;

@@ -43,7 +43,9 @@ async fn run_typed_decodes_a_valid_answer() {
     assert_eq!(typed.turn.final_response, typed.raw);
     assert!(!typed.repaired);
     let requests = harness.mock.requests();
-    let format = requests[0].text_format().expect("an output schema was sent");
+    let format = requests[0]
+        .text_format()
+        .expect("an output schema was sent");
     assert_eq!(format["strict"], true);
     assert_eq!(format["schema"], schema_for::<Answer>().unwrap());
 }
@@ -62,7 +64,10 @@ async fn a_mismatching_answer_is_schema_mismatch_with_the_raw_text() {
     match err {
         Error::SchemaMismatch { raw, errors } => {
             assert_eq!(raw, r#"{"answer": 42, "confidence": 3}"#);
-            assert!(errors.iter().any(|e| e.starts_with("/answer: ")), "{errors:?}");
+            assert!(
+                errors.iter().any(|e| e.starts_with("/answer: ")),
+                "{errors:?}"
+            );
             assert!(errors.iter().any(|e| e.contains("source")), "{errors:?}");
         }
         other => panic!("expected SchemaMismatch, got {other:?}"),
@@ -98,7 +103,10 @@ async fn the_repair_option_runs_a_second_turn_that_succeeds() {
     let repair = requests[1].last_user_text().unwrap();
     assert!(repair.starts_with(REPAIR_PROMPT), "{repair}");
     assert!(repair.contains("not JSON"), "{repair}");
-    assert!(requests[1].text_format().is_some(), "the repair turn has the schema too");
+    assert!(
+        requests[1].text_format().is_some(),
+        "the repair turn has the schema too"
+    );
     assert_eq!(
         requests[1].thread_key(),
         requests[0].thread_key(),
@@ -106,10 +114,9 @@ async fn the_repair_option_runs_a_second_turn_that_succeeds() {
     );
 
     // Without the option the first answer is the error.
-    let harness = Harness::start(
-        Scenario::new().response(MockResponse::message("Sure! The answer is 42.")),
-    )
-    .await;
+    let harness =
+        Harness::start(Scenario::new().response(MockResponse::message("Sure! The answer is 42.")))
+            .await;
     let thread = harness.codex.start_thread(harness.thread_options());
     let err = thread.run_typed::<Answer>("again").await.unwrap_err();
     assert!(
@@ -238,7 +245,11 @@ async fn no_schema_temp_file_remains_after_success_failure_or_cancel() {
         )
         .await
         .unwrap();
-    assert_eq!(schema_files_with(&marker).len(), 1, "the file exists during the turn");
+    assert_eq!(
+        schema_files_with(&marker).len(),
+        1,
+        "the file exists during the turn"
+    );
     harness
         .mock
         .wait_for_requests(1, Duration::from_secs(60))

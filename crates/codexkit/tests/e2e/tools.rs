@@ -242,6 +242,15 @@ async fn add_reaches_the_model(transport: Transport) {
         _ => "add",
     };
     assert_eq!(tool_items(&turn.items), [(expected_item.to_owned(), true)]);
+    let warnings: Vec<&ThreadItem> = turn
+        .items
+        .iter()
+        .filter(|item| matches!(item.details, ItemDetails::Error(_)))
+        .collect();
+    assert!(
+        warnings.is_empty(),
+        "codex accepts every config key codexkit sends: {warnings:?}"
+    );
     let kinds: Vec<&str> = turn.events.iter().map(ThreadEvent::kind).collect();
     let started = kinds.iter().position(|k| *k == "tool.call.started");
     let completed = kinds.iter().position(|k| *k == "tool.call.completed");
@@ -553,7 +562,15 @@ async fn app_server_guard_denies_a_call() {
 
 #[tokio::test]
 async fn exec_user_stdio_mcp_server_is_called() {
-    let transport = Transport::Exec;
+    user_stdio_mcp_server(Transport::Exec).await;
+}
+
+#[tokio::test]
+async fn app_server_user_stdio_mcp_server_is_called() {
+    user_stdio_mcp_server(Transport::AppServer).await;
+}
+
+async fn user_stdio_mcp_server(transport: Transport) {
     let harness = harness(
         &transport,
         Scenario::new()
@@ -637,11 +654,20 @@ async fn app_server_tools_need_the_experimental_api_of_the_connection() {
 
 /// The port of the host tool server of a running exec turn, read from codex's command line,
 /// and whether the turn's token is only in codex's environment.
-fn tool_server_of(pid: u32) -> (u16, bool) {
-    let cmdline = String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap())
-        .into_owned();
+async fn tool_server_of(pid: u32) -> (u16, bool) {
+    let marker = "mcp_servers.codexkit={url = \"http://127.0.0.1:";
+    let mut cmdline = String::new();
+    // Right after the spawn the process may not show its command line yet.
+    for _ in 0..100 {
+        cmdline = String::from_utf8_lossy(&std::fs::read(format!("/proc/{pid}/cmdline")).unwrap())
+            .into_owned();
+        if cmdline.contains(marker) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let after = cmdline
-        .split("http://127.0.0.1:")
+        .split(marker)
         .nth(1)
         .unwrap_or_else(|| panic!("no tool server in {cmdline:?}"));
     let port = after.split('/').next().unwrap().parse().unwrap();
@@ -666,7 +692,8 @@ async fn exec_tool_server_lives_only_as_long_as_the_turn() {
     let harness = harness(
         &Transport::Exec,
         Scenario::new()
-            .response(MockResponse::message("first"))
+            // Keeps codex running while the test looks at it.
+            .response(MockResponse::message("first").delay_ms(1500))
             .response(MockResponse::message("never finished").hang_after(1)),
     )
     .await;
@@ -678,7 +705,7 @@ async fn exec_tool_server_lives_only_as_long_as_the_turn() {
     // A turn that ends normally: the server is up while codex runs, gone after.
     let mut stream = thread.run_streamed("one").await.unwrap();
     let pid = stream.process_id().unwrap();
-    let (port, only_in_env) = tool_server_of(pid);
+    let (port, only_in_env) = tool_server_of(pid).await;
     assert!(
         only_in_env,
         "the token must reach codex through its environment only"
@@ -690,10 +717,6 @@ async fn exec_tool_server_lives_only_as_long_as_the_turn() {
     {
         event.unwrap();
     }
-    for i in 0..30 {
-        eprintln!("DEBUG t={i}s pid alive={} port open={}", crate::common::process_exists(pid), accepts(port));
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
     assert!(
         crate::common::eventually(10, || !accepts(port)).await,
         "the server stops when the turn ends"
@@ -702,7 +725,7 @@ async fn exec_tool_server_lives_only_as_long_as_the_turn() {
     // A turn whose stream is dropped mid-turn: codex and the server both go.
     let stream = thread.run_streamed("two").await.unwrap();
     let pid = stream.process_id().unwrap();
-    let (port, _) = tool_server_of(pid);
+    let (port, _) = tool_server_of(pid).await;
     harness
         .mock
         .wait_for_requests(2, Duration::from_secs(60))
@@ -817,4 +840,31 @@ fn check_golden(name: &str, actual: &Value) {
         &expected, actual,
         "the tool contract changed; if that is intended, rerun with CODEXKIT_UPDATE_GOLDEN=1"
     );
+}
+
+#[tokio::test]
+async fn exec_shows_hyphenated_names_with_underscores() {
+    // Codex replaces `-` by `_` in the names it shows the model (server and tool); the call
+    // still reaches the tool registered with hyphens.
+    let transport = Transport::Exec;
+    let harness = harness(
+        &transport,
+        Scenario::new()
+            .response(MockResponse::output([OutputItem::namespaced_tool(
+                "mcp__my_ns",
+                "my_add",
+                json!({"a": 1, "b": 2}),
+            )]))
+            .response(MockResponse::message("{{last_output}}")),
+    )
+    .await;
+    let set = ToolSet::new();
+    set.namespace("my-ns")
+        .register(Tool::new("my-add").handler(|args: AddArgs| async move {
+            Ok(ToolOutput::text(format!("{}", args.a + args.b)))
+        }))
+        .unwrap();
+    let turn = run(&harness, set, "add").await;
+    assert_eq!(turn.final_response, "3");
+    assert_eq!(tool_items(&turn.items), [("my-ns/my-add".to_owned(), true)]);
 }
