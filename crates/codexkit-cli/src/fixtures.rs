@@ -1111,7 +1111,20 @@ async fn drive(
         CodexBinary::new(wrapper, DiscoverySource::ExplicitPath),
         options,
     );
-    let thread_options = thread_options(entry, hermetic, work)?;
+    let mut thread_options = thread_options(entry, hermetic, work)?;
+    let raw_dir = wrapper.parent().unwrap_or(Path::new("."));
+    for spec in &entry.mcp_servers {
+        let script = codexkit_testkit::StdioMcpServer::new()
+            .name(spec.name.clone())
+            .write_to(raw_dir)
+            .map_err(|e| fail("the MCP server script", &e))?;
+        let mut server =
+            codexkit::tools::McpServer::stdio(spec.name.clone(), script.to_string_lossy());
+        if spec.approve_all {
+            server = server.with_approval(codexkit::tools::McpApprovalMode::Approve);
+        }
+        thread_options = thread_options.with_mcp_server(server);
+    }
     let mut events = Vec::new();
     let mut errors = Vec::new();
     let mut thread = codex.start_thread(thread_options.clone());
@@ -1162,7 +1175,6 @@ async fn drive(
     }
     drop(thread);
     drop(codex);
-    let raw_dir = wrapper.parent().unwrap_or(Path::new("."));
     let processes = collect_processes(raw_dir).await;
     Ok(RawRun {
         events,
@@ -1190,9 +1202,16 @@ async fn collect_processes(dir: &Path) -> Vec<(String, String, String)> {
             })
             .collect()
     };
+    // First the recorded processes (the recorder scripts) must be gone, then their files
+    // must stop growing (the `tee`s finish after them).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let order = std::fs::read_to_string(dir.join("order")).unwrap_or_default();
+    while std::time::Instant::now() < deadline && order.lines().any(|pid| process_alive(pid.trim()))
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut last = snapshot(dir);
     let mut stable_since = std::time::Instant::now();
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let now = snapshot(dir);
@@ -1204,6 +1223,21 @@ async fn collect_processes(dir: &Path) -> Vec<(String, String, String)> {
         }
     }
     last
+}
+
+/// Whether a process with this pid is running (a zombie is not: it has exited).
+fn process_alive(pid: &str) -> bool {
+    if pid.is_empty() || !pid.chars().all(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the parenthesised command name.
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(_) => false,
+    }
 }
 
 /// The library's thread options for an entry.
@@ -1370,7 +1404,7 @@ impl Normalizer {
             }
         }
         // Longest first, so a path inside another is replaced by its own placeholder.
-        self.paths.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        self.paths.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
     }
 
     /// One JSON value as a normalized line (with `\n`); keys sorted.

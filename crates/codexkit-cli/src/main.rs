@@ -1,6 +1,8 @@
 //! The `codexkit` command: run Codex turns and manage the pinned codex binary.
 
 mod ask;
+mod completions;
+mod doctor;
 mod exit;
 mod fixtures;
 mod install;
@@ -18,6 +20,22 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines on stderr look (filter them with `RUST_LOG`).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Write codexkit's spans (thread, turn, item, tool, approval) to this file as JSON lines,
+    /// one per closed span.
+    #[arg(long, global = true, value_name = "FILE")]
+    trace_file: Option<std::path::PathBuf>,
+}
+
+/// The format of log lines on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -26,8 +44,16 @@ enum Command {
     #[command(after_help = run::EXAMPLES)]
     Run(Box<run::RunArgs>),
     /// Install the pinned codex binary into codexkit's cache.
+    #[command(after_help = "Examples:
+  codexkit install                               # prints the installed binary's path
+  export CODEXKIT_CODEX_PATH=\"$(codexkit install)\"
+  codexkit install --force                       # reinstall
+  codexkit install --tarball codex-linux-x64.tgz # offline, from a downloaded npm tarball")]
     Install(install::InstallArgs),
     /// List the models codex offers (through the app-server's `model/list`).
+    #[command(after_help = "Examples:
+  codexkit models
+  codexkit models --json                        # the model/list answer, as JSON")]
     Models(run::ModelsArgs),
     /// Record the scenario catalogue against the pinned codex, or check the recordings.
     #[command(after_help = fixtures::EXAMPLES)]
@@ -40,6 +66,13 @@ enum Command {
     /// process, and compare SDK-level summaries (exit 6 on a difference).
     #[command(after_help = parity::EXAMPLES)]
     Parity(parity::ParityArgs),
+    /// Check this machine: codex binary, version and integrity, credentials, CODEX_HOME,
+    /// sandbox, app-server, npm (exit 3 when codex is missing or unusable, 1 on another failure).
+    #[command(after_help = doctor::EXAMPLES)]
+    Doctor(doctor::DoctorArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = completions::EXAMPLES)]
+    Completions(completions::CompletionsArgs),
 }
 
 fn main() -> ExitCode {
@@ -54,7 +87,10 @@ fn main() -> ExitCode {
             };
         }
     };
-    init_tracing();
+    if let Err(error) = init_tracing(cli.log_format, cli.trace_file.as_deref()) {
+        eprintln!("error: {error}");
+        return ExitCode::from(exit::USAGE);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -73,20 +109,50 @@ fn main() -> ExitCode {
             Command::Fixtures(args) => fixtures::fixtures(args).await,
             Command::Verify(args) => verify::verify(args).await,
             Command::Parity(args) => parity::parity(args),
+            Command::Doctor(args) => doctor::doctor(args).await,
+            Command::Completions(args) => completions::completions(args),
         }
     });
     ExitCode::from(code)
 }
 
-fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
+/// Logs to stderr (text or JSON, filtered by `RUST_LOG`) and, with `--trace-file`, writes
+/// codexkit's spans to a file as JSON lines when they close.
+fn init_tracing(format: LogFormat, trace_file: Option<&std::path::Path>) -> Result<(), String> {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    use tracing_subscriber::{EnvFilter, Layer as _};
     // Approval outcomes are already reported on stderr by the renderer; keep their log quiet.
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("warn,codexkit::app_server::connection=error"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let stderr = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
-        .with_target(false)
+        .with_target(false);
+    let stderr = match format {
+        LogFormat::Text => stderr.with_filter(filter).boxed(),
+        LogFormat::Json => stderr.json().with_filter(filter).boxed(),
+    };
+    let spans = match trace_file {
+        Some(path) => {
+            let file = std::fs::File::create(path)
+                .map_err(|e| format!("could not create {}: {e}", path.display()))?;
+            let targets = tracing_subscriber::filter::Targets::new()
+                .with_target("codexkit", tracing::Level::INFO);
+            Some(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_span_events(FmtSpan::CLOSE)
+                    .with_writer(std::sync::Mutex::new(file))
+                    .with_filter(targets),
+            )
+        }
+        None => None,
+    };
+    let _ = tracing_subscriber::registry()
+        .with(stderr)
+        .with(spans)
         .try_init();
+    Ok(())
 }

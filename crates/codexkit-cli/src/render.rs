@@ -18,6 +18,8 @@ pub struct HumanRenderer {
     /// The agent message being streamed by deltas, if any.
     streaming: Option<String>,
     output_closed: bool,
+    /// The latest `turn.diff.updated` (cumulative for the turn), shown at the end.
+    diff: Option<String>,
 }
 
 impl HumanRenderer {
@@ -35,6 +37,7 @@ impl HumanRenderer {
             thread_id: None,
             streaming: None,
             output_closed: false,
+            diff: None,
         }
     }
 
@@ -129,6 +132,9 @@ impl HumanRenderer {
                 ));
                 self.spinner.set_message("codex is working…");
             }
+            ThreadEvent::TurnDiffUpdated(diff) => {
+                self.diff = Some(diff.diff.clone()).filter(|d| !d.trim().is_empty());
+            }
             ThreadEvent::Lagged(lagged) => {
                 tracing::debug!(
                     skipped = lagged.skipped,
@@ -196,6 +202,10 @@ impl HumanRenderer {
     /// Ends the rendering: final answer and usage after a completed turn.
     pub fn finish(mut self, usage: Option<&Usage>) {
         self.spinner.finish_and_clear();
+        if let Some(diff) = self.diff.take() {
+            let colored = color_enabled(std::io::IsTerminal::is_terminal(&std::io::stdout()));
+            self.out(&format!("Changes:\n{}", render_diff(&diff, colored)));
+        }
         if let Some(answer) = self.pending_message.take() {
             self.out(&format!("Final answer:\n{answer}"));
         }
@@ -218,6 +228,38 @@ impl HumanRenderer {
         self.flush_message();
         self.spinner.finish_and_clear();
     }
+}
+
+/// Whether to color output going to a terminal: never when `NO_COLOR` is set (to anything
+/// non-empty), see <https://no-color.org>.
+pub fn color_enabled(is_terminal: bool) -> bool {
+    is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// A unified diff for the terminal: added lines green, removed red, hunk headers cyan.
+fn render_diff(diff: &str, colored: bool) -> String {
+    let mut out = String::new();
+    for line in diff.lines() {
+        let color = if !colored || line.starts_with("+++") || line.starts_with("---") {
+            None
+        } else if line.starts_with('+') {
+            Some("32")
+        } else if line.starts_with('-') {
+            Some("31")
+        } else if line.starts_with("@@") {
+            Some("36")
+        } else {
+            None
+        };
+        match color {
+            Some(code) => out.push_str(&format!("\x1b[{code}m{line}\x1b[0m\n")),
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 fn command_block(cmd: &CommandExecutionItem) -> String {
@@ -248,5 +290,20 @@ fn short(text: &str, max: usize) -> String {
         let mut cut: String = text.chars().take(max).collect();
         cut.push('…');
         cut
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render_diff;
+
+    #[test]
+    fn diffs_are_colored_only_when_asked() {
+        let diff = "--- a/x\n+++ b/x\n@@ -1 +1 @@\n-old\n+new\n";
+        assert_eq!(render_diff(diff, false), diff);
+        let colored = render_diff(diff, true);
+        assert!(colored.contains("\x1b[32m+new\x1b[0m"), "{colored}");
+        assert!(colored.contains("\x1b[31m-old\x1b[0m"), "{colored}");
+        assert!(colored.starts_with("--- a/x\n+++ b/x\n"), "{colored}");
     }
 }

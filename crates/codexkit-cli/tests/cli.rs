@@ -691,3 +691,52 @@ fn a_non_strict_output_schema_is_a_usage_error() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn offline_run_writes_thread_turn_and_item_spans_to_the_trace_file() {
+    let dir = project_dir();
+    let trace = dir.path().join("spans.jsonl");
+    let out = codexkit(
+        &[
+            "run",
+            "--offline",
+            "--no-install",
+            "--trace-file",
+            trace.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = std::fs::read_to_string(&trace).unwrap();
+    let spans: Vec<Value> = lines
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let named = |name: &str| -> Vec<&Value> {
+        spans
+            .iter()
+            .filter(|s| s["span"]["name"] == name)
+            .collect()
+    };
+    let threads = named("codex.thread");
+    let turns = named("codex.turn");
+    let items = named("codex.item");
+    assert_eq!(threads.len(), 1, "{lines}");
+    assert_eq!(turns.len(), 1, "{lines}");
+    assert!(!items.is_empty(), "{lines}");
+    let turn = &turns[0]["span"];
+    assert_eq!(turn["status"], "completed", "{lines}");
+    assert_eq!(turn["transport"], "exec", "{lines}");
+    assert!(turn["tokens.input"].is_u64(), "{lines}");
+    assert_eq!(turn["thread.id"], threads[0]["span"]["thread.id"], "{lines}");
+    // Spans are written as they close: items, then the turn, then the thread.
+    let position = |name: &str| spans.iter().position(|s| s["span"]["name"] == name);
+    assert!(position("codex.item") < position("codex.turn"), "{lines}");
+    assert!(position("codex.turn") < position("codex.thread"), "{lines}");
+    assert!(
+        items.iter().any(|i| i["span"]["item.type"] == "command_execution"
+            && i["span"]["status"] == "completed"),
+        "{lines}"
+    );
+}
+

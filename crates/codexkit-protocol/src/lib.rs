@@ -19,6 +19,8 @@
 //! assert_eq!(message.text, "hi");
 //! ```
 
+#![deny(missing_docs)]
+
 pub mod app_server;
 mod events;
 mod ids;

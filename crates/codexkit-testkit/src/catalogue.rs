@@ -11,8 +11,8 @@
 //!   the order the requests arrive ([`ApprovalStep`]) and the approval deadline;
 //! * the turns ([`TurnSpec`]): prompt, image, output schema, resume in a new thread object,
 //!   interrupt at the first delta;
-//! * files to create in the working directory first ([`SetupFile`]) and host tools
-//!   ([`HostToolSpec`]) the agent may call.
+//! * files to create in the working directory first ([`SetupFile`]), host tools
+//!   ([`HostToolSpec`]) and stdio MCP servers ([`McpServerSpec`]) the agent may call.
 //!
 //! The catalogue knows nothing about codexkit itself (this crate does not depend on it): the
 //! `codexkit fixtures record` command turns each entry into library calls, records what
@@ -216,6 +216,19 @@ pub struct HostToolSpec {
     pub output: String,
 }
 
+/// A stdio MCP server attached to the thread: the testkit's [`crate::StdioMcpServer`] script
+/// (tools `add` and `fail`), written next to the recording and started by codex.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct McpServerSpec {
+    /// The server name; the model calls its tools in namespace `mcp__<name>`.
+    pub name: String,
+    /// Run every tool without asking (`default_tools_approval_mode = "approve"`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub approve_all: bool,
+}
+
 /// One named situation (see the [module docs](self)).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -240,6 +253,9 @@ pub struct CatalogueEntry {
     /// Host tools offered to the agent (hook for the SDK's tool support).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub host_tools: Vec<HostToolSpec>,
+    /// Stdio MCP servers attached to the thread.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mcp_servers: Vec<McpServerSpec>,
 }
 
 impl CatalogueEntry {
@@ -260,6 +276,7 @@ impl CatalogueEntry {
             turns: vec![TurnSpec::prompt(prompt)],
             setup_files: Vec::new(),
             host_tools: Vec::new(),
+            mcp_servers: Vec::new(),
         }
     }
 
@@ -308,6 +325,12 @@ impl CatalogueEntry {
     /// Adds a host tool.
     pub fn host_tool(mut self, tool: HostToolSpec) -> Self {
         self.host_tools.push(tool);
+        self
+    }
+
+    /// Attaches a stdio MCP server.
+    pub fn mcp_server(mut self, server: McpServerSpec) -> Self {
+        self.mcp_servers.push(server);
         self
     }
 
@@ -708,6 +731,24 @@ fn tool_entries() -> Vec<CatalogueEntry> {
         )
         .approval_policy(ApprovalPolicySpec::Never)
         .host_tool(add),
+        CatalogueEntry::new(
+            "mcp_stdio_tool",
+            "a tool of a stdio MCP server the thread attaches (the testkit's calc server)",
+            BOTH,
+            scenario()
+                .response(MockResponse::output([OutputItem::namespaced_tool(
+                    "mcp__calc",
+                    "add",
+                    json!({"a": 2, "b": 3}),
+                )]))
+                .response(MockResponse::message("the server said: {{last_output}}")),
+            "add 2 and 3 with the calc server",
+        )
+        .approval_policy(ApprovalPolicySpec::Never)
+        .mcp_server(McpServerSpec {
+            name: "calc".into(),
+            approve_all: true,
+        }),
     ]
 }
 

@@ -39,6 +39,8 @@
 //! For live output use [`Thread::run_streamed`], which returns an [`EventStream`] of
 //! [`ThreadEvent`]s; dropping it cancels the turn.
 
+#![deny(missing_docs)]
+
 mod app_server;
 pub mod approvals;
 pub mod attachments;
@@ -52,6 +54,7 @@ mod pool;
 pub mod redact;
 mod stream;
 pub mod structured;
+pub mod telemetry;
 mod thread;
 pub mod tools;
 
@@ -68,5 +71,6 @@ pub use options::{
 };
 pub use pool::CodexPool;
 pub use stream::EventStream;
+pub use telemetry::TelemetryOptions;
 pub use structured::{OutputSchema, StructuredOptions, Typed};
 pub use thread::{Codex, Thread, TurnResult, TurnStatus};

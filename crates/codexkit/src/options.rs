@@ -102,6 +102,8 @@ pub struct CodexOptions {
     /// Where attachments given as bytes or files are staged; `None` uses
     /// [`AttachmentStore::shared`](crate::attachments::AttachmentStore::shared).
     pub attachment_store: Option<crate::attachments::AttachmentStore>,
+    /// Sampling of item, tool and approval spans and of deltas (see [`crate::telemetry`]).
+    pub telemetry: crate::telemetry::TelemetryOptions,
 }
 
 /// Variables passed on even when the environment is not inherited: what codex and the
@@ -314,11 +316,18 @@ impl Default for CodexOptions {
             experimental_api: false,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             attachment_store: None,
+            telemetry: crate::telemetry::TelemetryOptions::default(),
         }
     }
 }
 
 impl CodexOptions {
+    /// Sets what telemetry is kept beyond thread and turn spans (see [`crate::telemetry`]).
+    pub fn with_telemetry(mut self, telemetry: crate::telemetry::TelemetryOptions) -> Self {
+        self.telemetry = telemetry;
+        self
+    }
+
     /// Uses this codex binary instead of discovering one.
     pub fn with_codex_path(mut self, path: impl Into<PathBuf>) -> Self {
         self.codex_path = Some(path.into());
@@ -390,6 +399,22 @@ impl CodexOptions {
     pub fn with_config(mut self, key: &str, value: impl Into<ConfigValue>) -> Result<Self> {
         self.config.push(ConfigOverride::new(key, value)?);
         Ok(self)
+    }
+
+    /// Makes codex export its own OpenTelemetry traces over OTLP/HTTP (JSON) to `endpoint`
+    /// (for example `http://127.0.0.1:4318/v1/traces`): adds
+    /// `-c otel.trace_exporter={otlp-http={endpoint="…", protocol="json"}}`.
+    ///
+    /// codex forwards the W3C trace context codexkit passes (`turn/start`'s `trace` field on
+    /// the app-server, `TRACEPARENT`/`TRACESTATE` for exec; with the `otel` feature) only
+    /// when its exporter is configured, so this joins codex's spans to the caller's trace.
+    pub fn with_codex_otel_endpoint(self, endpoint: &str) -> Result<Self> {
+        let endpoint = serde_json::to_string(endpoint)
+            .map_err(|e| crate::Error::invalid("otel endpoint", e.to_string()))?;
+        self.with_config_literals([(
+            "otel.trace_exporter",
+            format!("{{otlp-http={{endpoint={endpoint}, protocol=\"json\"}}}}"),
+        )])
     }
 
     /// Sets the time between SIGTERM and SIGKILL when a turn is cancelled.

@@ -25,6 +25,7 @@ pub(crate) type EventObserver = Arc<dyn Fn(&ThreadEvent) + Send + Sync>;
 pub struct EventStream {
     inner: Inner,
     observer: Option<EventObserver>,
+    telemetry: Option<Box<crate::telemetry::TurnTelemetry>>,
     deadlines: Deadlines,
     done: bool,
 }
@@ -102,6 +103,7 @@ impl EventStream {
         Self {
             inner: Inner::Exec(turn),
             observer: Some(observer),
+            telemetry: None,
             deadlines: Deadlines::new(timeout, idle_timeout),
             done: false,
         }
@@ -117,9 +119,16 @@ impl EventStream {
         Self {
             inner: Inner::AppServer { events, control },
             observer: Some(observer),
+            telemetry: None,
             deadlines: Deadlines::new(timeout, idle_timeout),
             done: false,
         }
+    }
+
+    /// Attaches the turn's telemetry (its span ends when the stream ends or is dropped).
+    pub(crate) fn with_telemetry(mut self, telemetry: crate::telemetry::TurnTelemetry) -> Self {
+        self.telemetry = Some(Box::new(telemetry));
+        self
     }
 
     /// The next event, `None` when the turn is over.
@@ -195,11 +204,19 @@ impl EventStream {
                         if let Some(observer) = &self.observer {
                             observer(event);
                         }
+                        if let Some(telemetry) = &mut self.telemetry {
+                            telemetry.observe(event);
+                        }
                         if event.is_terminal() {
                             self.done = true;
                         }
                     }
-                    Err(_) => self.done = true,
+                    Err(error) => {
+                        if let Some(telemetry) = &mut self.telemetry {
+                            telemetry.error(error);
+                        }
+                        self.done = true;
+                    }
                 }
                 self.deadlines.rearm();
                 Poll::Ready(Some(item))
@@ -211,6 +228,9 @@ impl EventStream {
             Poll::Pending => match self.deadlines.poll_expired(cx) {
                 Some(error) => {
                     tracing::warn!(%error, "turn deadline passed; stopping the turn");
+                    if let Some(telemetry) = &mut self.telemetry {
+                        telemetry.error(&error);
+                    }
                     self.done = true;
                     self.stop_in_background();
                     Poll::Ready(Some(Err(error)))

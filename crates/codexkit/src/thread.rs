@@ -114,8 +114,13 @@ impl Codex {
 
     /// A new thread; it gets its id from codex when its first turn starts.
     pub fn start_thread(&self, options: ThreadOptions) -> Thread {
+        let span = crate::telemetry::thread_span(
+            self.options.transport.name(),
+            options.model.as_deref(),
+        );
         Thread {
             codex: self.clone(),
+            span,
             options,
             state: Arc::new(Mutex::new(ThreadState::default())),
         }
@@ -124,7 +129,9 @@ impl Codex {
     /// A thread that continues an earlier one (codex must find it in its `CODEX_HOME`).
     pub fn resume_thread(&self, id: impl Into<ThreadId>, options: ThreadOptions) -> Thread {
         let thread = self.start_thread(options);
-        thread.lock().id = Some(id.into());
+        let id = id.into();
+        thread.span.record("thread.id", id.as_str());
+        thread.lock().id = Some(id);
         thread
     }
 }
@@ -141,6 +148,8 @@ struct ThreadState {
 #[non_exhaustive]
 pub struct Thread {
     codex: Codex,
+    /// The `codex.thread` span, parent of the turn spans.
+    span: tracing::Span,
     options: ThreadOptions,
     state: Arc<Mutex<ThreadState>>,
 }
@@ -229,13 +238,53 @@ impl Thread {
         argv::check_paths(&staged_options, &input.images)?;
         let observer = staging.hold(self.observer());
         let tools = self.options.tools.as_ref().filter(|t| !t.is_empty());
+        let telemetry = {
+            let state = self.lock();
+            crate::telemetry::TurnTelemetry::start(
+                &self.span,
+                state.id.as_ref().map(ThreadId::as_str),
+                self.codex.options.transport.name(),
+                self.options.model.as_deref(),
+                self.codex.options.telemetry,
+                state.last_usage.clone(),
+            )
+        };
+        let trace = telemetry.trace_context();
         if self.codex.options.transport != Transport::Exec {
-            let connection = self.codex.connection_for(tools.is_some()).await?;
-            let thread_id =
-                app_server::ensure_thread(&connection, self.id(), &staged_options).await?;
-            self.lock().id = Some(ThreadId::new(thread_id.as_str()));
-            return app_server::start_turn(connection, thread_id, &input, &options, observer).await;
+            let started = async {
+                let connection = self.codex.connection_for(tools.is_some()).await?;
+                let thread_id =
+                    app_server::ensure_thread(&connection, self.id(), &staged_options).await?;
+                self.lock().id = Some(ThreadId::new(thread_id.as_str()));
+                app_server::start_turn(
+                    connection,
+                    thread_id,
+                    &input,
+                    &options,
+                    observer,
+                    trace.as_ref(),
+                )
+                .await
+            }
+            .await;
+            return finish_start(started, telemetry);
         }
+        let started = self
+            .start_exec_turn(input, &options, &staged_options, tools, observer, trace)
+            .await;
+        finish_start(started, telemetry)
+    }
+
+    /// Starts a turn on the exec transport.
+    async fn start_exec_turn(
+        &self,
+        input: Input,
+        options: &TurnOptions,
+        staged_options: &ThreadOptions,
+        tools: Option<&crate::tools::ToolSet>,
+        observer: EventObserver,
+        trace: Option<crate::telemetry::TraceContext>,
+    ) -> Result<EventStream> {
         let codex_options = &self.codex.options;
         let schema_file = options
             .output_schema
@@ -248,7 +297,7 @@ impl Thread {
             Some(tools) => Some(tools::mcp_host::start(tools).await?),
             None => None,
         };
-        let thread_options = tools::exec::thread_options(&staged_options, hosted.as_ref())?;
+        let thread_options = tools::exec::thread_options(staged_options, hosted.as_ref())?;
         let args = argv::exec_args(
             codex_options,
             &thread_options,
@@ -259,6 +308,12 @@ impl Thread {
             },
         )?;
         let mut env = argv::child_env(codex_options, std::env::vars_os())?;
+        if let Some(trace) = trace {
+            env.insert("TRACEPARENT".into(), trace.traceparent.into());
+            if let Some(state) = trace.tracestate {
+                env.insert("TRACESTATE".into(), state.into());
+            }
+        }
         let mut redactor = Redactor::from_env(&env);
         if let Some(key) = &codex_options.api_key {
             redactor.add(key.expose());
@@ -295,6 +350,11 @@ impl Thread {
         ))
     }
 
+    /// The `codex.thread` tracing span (parent of this thread's turn spans).
+    pub fn span(&self) -> &tracing::Span {
+        &self.span
+    }
+
     /// Keeps the thread id and last usage up to date as events pass.
     fn observer(&self) -> EventObserver {
         let state = Arc::clone(&self.state);
@@ -311,6 +371,20 @@ impl Thread {
                 _ => {}
             }
         })
+    }
+}
+
+/// Attaches the turn's telemetry to a started stream, or records why it did not start.
+fn finish_start(
+    started: Result<EventStream>,
+    mut telemetry: crate::telemetry::TurnTelemetry,
+) -> Result<EventStream> {
+    match started {
+        Ok(stream) => Ok(stream.with_telemetry(telemetry)),
+        Err(error) => {
+            telemetry.error(&error);
+            Err(error)
+        }
     }
 }
 

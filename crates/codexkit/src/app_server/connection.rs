@@ -146,10 +146,22 @@ impl Connection {
         params: Value,
         timeout: Duration,
     ) -> Result<Value> {
+        self.request_traced(method, params, timeout, None).await
+    }
+
+    /// [`Connection::request_with_timeout`] with a W3C trace context (the request's
+    /// top-level `trace` field).
+    pub(crate) async fn request_traced(
+        &self,
+        method: &str,
+        params: Value,
+        timeout: Duration,
+        trace: Option<&Value>,
+    ) -> Result<Value> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.request_once(method, params.clone(), timeout).await {
+            match self.request_once(method, params.clone(), timeout, trace).await {
                 Err(Error::Rpc { code, .. })
                     if code == crate::error::OVERLOADED && attempt < OVERLOAD_ATTEMPTS =>
                 {
@@ -162,14 +174,23 @@ impl Connection {
         }
     }
 
-    async fn request_once(&self, method: &str, params: Value, timeout: Duration) -> Result<Value> {
+    async fn request_once(
+        &self,
+        method: &str,
+        params: Value,
+        timeout: Duration,
+        trace: Option<&Value>,
+    ) -> Result<Value> {
         if let Some(error) = self.closed_error() {
             return Err(error);
         }
         let id = self.shared.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         lock(&self.shared.pending).insert(id, (method.to_owned(), tx));
-        let message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let mut message = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        if let (Some(trace), Some(fields)) = (trace, message.as_object_mut()) {
+            fields.insert("trace".into(), trace.clone());
+        }
         if self.shared.outgoing.send(message.to_string()).is_err() {
             lock(&self.shared.pending).remove(&id);
             return Err(self

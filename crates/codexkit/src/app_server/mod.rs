@@ -272,6 +272,7 @@ pub(crate) async fn start_turn(
     input: &Input,
     options: &TurnOptions,
     observer: EventObserver,
+    trace: Option<&crate::telemetry::TraceContext>,
 ) -> Result<EventStream> {
     let (sender, receiver) = queue::event_queue(queue::DEFAULT_CAPACITY);
     connection.attach_turn(&thread_id, sender.clone())?;
@@ -286,8 +287,14 @@ pub(crate) async fn start_turn(
     if let Some(schema) = &options.output_schema {
         params.insert("outputSchema".into(), schema.clone());
     }
+    let trace = trace.map(crate::telemetry::TraceContext::to_json);
     let result = match connection
-        .request("turn/start", Value::Object(params))
+        .request_traced(
+            "turn/start",
+            Value::Object(params),
+            connection.request_timeout,
+            trace.as_ref(),
+        )
         .await
     {
         Ok(result) => result,

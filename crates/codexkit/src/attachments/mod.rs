@@ -949,6 +949,7 @@ impl Inner {
             let _ = dir.sync_all();
         }
         if let Some((bytes, files)) = crossed {
+            tracing::debug!(store_bytes = bytes, store_files = files, "attachment staged");
             self.check_alert(bytes, files);
         }
         Ok(())
@@ -1125,6 +1126,7 @@ impl Inner {
         };
         let _ = fs::remove_file(self.keep_path(file_name));
         drop(lock);
+        tracing::debug!(file_name, size, store_bytes = bytes, "attachment cleaned");
         self.check_alert(bytes, files);
         Ok(Some(size))
     }
@@ -1233,6 +1235,7 @@ impl Inner {
 
     /// Fires the alert on an upward crossing, re-arms it below the threshold.
     fn check_alert(&self, bytes: u64, files: u64) {
+        metrics::gauge!("codexkit.attachments.staged_bytes").set(bytes as f64);
         let Some(threshold) = self.config.alert_threshold_bytes else {
             return;
         };

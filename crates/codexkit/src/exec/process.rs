@@ -62,6 +62,7 @@ pub(crate) async fn spawn(launch: &Launch<'_>) -> Result<(Child, GroupGuard)> {
         pid: child.id(),
         armed: true,
     };
+    metrics::gauge!("codexkit.processes.alive").increment(1.0);
     tracing::debug!(pid = ?guard.pid, program = %launch.program.display(), "codex spawned");
     Ok((child, guard))
 }
@@ -117,8 +118,12 @@ impl GroupGuard {
 
 impl Drop for GroupGuard {
     fn drop(&mut self) {
+        metrics::gauge!("codexkit.processes.alive").decrement(1.0);
         if self.armed {
+            tracing::debug!(pid = ?self.pid, "codex killed");
             self.kill();
+        } else {
+            tracing::debug!(pid = ?self.pid, "codex exited");
         }
     }
 }

@@ -10,4 +10,5 @@ mod fault_matrix;
 mod faults;
 mod real_codex;
 mod structured;
+mod telemetry;
 mod tools;

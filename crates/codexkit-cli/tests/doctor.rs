@@ -1,0 +1,126 @@
+//! `codexkit doctor`: explains what is missing when no codex can be found (exit 3), and passes
+//! every blocking check with the pinned binary.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn doctor(args: &[&str], configure: impl FnOnce(&mut Command)) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_codexkit"));
+    command
+        .arg("doctor")
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null());
+    configure(&mut command);
+    command.output().expect("codexkit runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The pinned codex, as the other CLI tests find it: `CODEXKIT_CODEX_PATH` or the install cache.
+fn pinned_codex() -> PathBuf {
+    codexkit::binary::discover(&codexkit::binary::DiscoveryOptions::default())
+        .expect("the pinned codex (CODEXKIT_CODEX_PATH or `codexkit install`)")
+        .path
+}
+
+#[test]
+fn without_codex_it_explains_what_is_missing_and_exits_3() {
+    let cache = tempfile::tempdir().unwrap();
+    let empty_path = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let configure = |command: &mut Command| {
+        command
+            .env_remove("CODEXKIT_CODEX_PATH")
+            .env("XDG_CACHE_HOME", cache.path())
+            .env("HOME", home.path())
+            .env("CODEX_HOME", home.path().join(".codex"))
+            .env("PATH", empty_path.path());
+    };
+    let output = doctor(&[], configure);
+    let stdout = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    assert!(stdout.contains("✗ codex binary: not found"), "{stdout}");
+    assert!(stdout.contains("CODEXKIT_CODEX_PATH: not set"), "{stdout}");
+    assert!(stdout.contains("codexkit install"), "{stdout}");
+    assert!(stdout.contains("npm: not on PATH"), "{stdout}");
+    assert!(
+        stdout.contains("codexkit cannot run: the codex binary is missing"),
+        "{stdout}"
+    );
+
+    let output = doctor(&["--json"], configure);
+    assert_eq!(output.status.code(), Some(3));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(report["exit_code"], 3);
+    assert_eq!(report["ok"], false);
+    let checks = report["checks"].as_array().unwrap();
+    let status = |name: &str| {
+        checks
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap_or_else(|| panic!("no check {name}: {report}"))["status"]
+            .clone()
+    };
+    assert_eq!(status("codex binary"), "fail");
+    assert_eq!(status("sandbox"), "skip");
+    assert_eq!(status("app-server"), "skip");
+}
+
+#[test]
+fn with_the_pinned_codex_every_blocking_check_passes() {
+    let codex = pinned_codex();
+    let home = tempfile::tempdir().unwrap();
+    let configure = |command: &mut Command| {
+        command
+            .env("CODEXKIT_CODEX_PATH", &codex)
+            .env("CODEX_HOME", home.path())
+            .env_remove("CODEX_API_KEY")
+            .env_remove("OPENAI_API_KEY");
+    };
+    let output = doctor(&["--json"], configure);
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&output.stdout)));
+    assert_eq!(output.status.code(), Some(0), "{report:#}");
+    let checks = report["checks"].as_array().unwrap();
+    for check in checks {
+        assert_ne!(check["status"], "fail", "{check}");
+    }
+    let by_name = |name: &str| checks.iter().find(|c| c["name"] == name).unwrap().clone();
+    assert_eq!(by_name("codex binary")["status"], "ok");
+    assert_eq!(by_name("codex version")["status"], "ok");
+    assert_eq!(by_name("app-server")["status"], "ok");
+    assert_eq!(by_name("sandbox")["status"], "ok");
+    // No credentials in this CODEX_HOME: a warning that never shows a value.
+    assert_eq!(by_name("credentials")["status"], "warn");
+
+    // Credentials are reported by name only.
+    std::fs::write(
+        home.path().join("auth.json"),
+        r#"{"secret":"do-not-print"}"#,
+    )
+    .unwrap();
+    let output = doctor(&[], |command| {
+        configure(command);
+        command.env("OPENAI_API_KEY", "sk-never-printed");
+    });
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("✓ credentials: OPENAI_API_KEY set"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("sk-never-printed"), "{stdout}");
+    assert!(!stdout.contains("do-not-print"), "{stdout}");
+    assert!(stdout.contains("nothing blocks codexkit"), "{stdout}");
+}
