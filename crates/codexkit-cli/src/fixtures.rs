@@ -892,6 +892,7 @@ async fn record_run(
     drop(mock);
 
     let mut normalizer = Normalizer::new();
+    normalizer.diff_root(&work);
     normalizer.path(&work, "<workdir>");
     normalizer.path(workdir.path(), "<workdir>");
     normalizer.path(hermetic.codex_home(), "<codex-home>");
@@ -1113,6 +1114,7 @@ async fn drive(
     );
     let mut thread_options = thread_options(entry, hermetic, work)?;
     let raw_dir = wrapper.parent().unwrap_or(Path::new("."));
+    #[cfg(unix)]
     for spec in &entry.mcp_servers {
         let script = codexkit_testkit::StdioMcpServer::new()
             .name(spec.name.clone())
@@ -1124,6 +1126,13 @@ async fn drive(
             server = server.with_approval(codexkit::tools::McpApprovalMode::Approve);
         }
         thread_options = thread_options.with_mcp_server(server);
+    }
+    #[cfg(not(unix))]
+    if !entry.mcp_servers.is_empty() {
+        return Err(fail(
+            "MCP servers",
+            &"the testkit's stdio MCP server needs a unix shell",
+        ));
     }
     let mut events = Vec::new();
     let mut errors = Vec::new();
@@ -1365,8 +1374,11 @@ pub fn is_volatile_number_key(key: &str) -> bool {
 ///   request ids), so the same id gets the same placeholder in every file of a run;
 /// * `127.0.0.1:<port>` for every loopback port (the mock model, host tool servers);
 /// * the random part of codexkit's temporary file names (`codexkit-schema-<tmp>.json`);
-/// * dates and times (`2026-11-01`, `2026-11-01T12:00:00.123Z`, `12:00:00`) by `<date>`,
-///   `<datetime>`, `<time>`;
+/// * dates and times (`2026-11-01`, `2026/11/01`, `2026-11-01T12:00:00.123Z`, `12:00:00`) by
+///   `<date>`, `<datetime>`, `<time>`;
+/// * in unified diffs, the working directory's place below the git repository that holds it
+///   (codex writes diff paths relative to the nearest ancestor with a `.git`), so paths read
+///   as relative to the working directory whether or not a repository encloses it;
 /// * in tool outputs, `Chunk ID: <chunk>`, `Wall time: <secs> seconds`;
 /// * the platform part of user agents, after the first space, by `<platform>`;
 /// * process ids (`processId`, `pid`) by 0 or `<pid>`;
@@ -1374,6 +1386,7 @@ pub fn is_volatile_number_key(key: &str) -> bool {
 /// * strings holding a JSON object are normalized as JSON (sorted keys, compact).
 pub struct Normalizer {
     paths: Vec<(String, String)>,
+    literals: Vec<(String, String)>,
     uuids: HashMap<String, String>,
 }
 
@@ -1388,7 +1401,28 @@ impl Normalizer {
     pub fn new() -> Self {
         Self {
             paths: Vec::new(),
+            literals: Vec::new(),
             uuids: HashMap::new(),
+        }
+    }
+
+    /// Makes unified diff paths relative to `workdir` when a git repository above it is where
+    /// codex anchors them: `a/<dir below the repository>/file` → `a/file`, likewise `b/`.
+    pub fn diff_root(&mut self, workdir: &Path) {
+        let Some(root) = workdir
+            .ancestors()
+            .skip(1)
+            .find(|dir| dir.join(".git").exists())
+        else {
+            return;
+        };
+        let Ok(below) = workdir.strip_prefix(root) else {
+            return;
+        };
+        let below = below.to_string_lossy();
+        for side in ["a/", "b/"] {
+            self.literals
+                .push((format!("{side}{below}/"), side.to_owned()));
         }
     }
 
@@ -1472,6 +1506,9 @@ impl Normalizer {
     /// Normalizes free text.
     pub fn text(&mut self, text: &str) -> String {
         let mut out = text.to_owned();
+        for (literal, replacement) in &self.literals {
+            out = out.replace(literal.as_str(), replacement);
+        }
         for (path, placeholder) in &self.paths {
             out = replace_path(&out, path, placeholder);
         }
@@ -1622,7 +1659,7 @@ fn replace_after_label(
     out
 }
 
-/// Dates (`YYYY-MM-DD`), optionally followed by a time (`THH:MM:SS` or `THH-MM-SS`, fraction,
+/// Dates (`YYYY-MM-DD` or `YYYY/MM/DD`), optionally followed by a time (`THH:MM:SS` or `THH-MM-SS`, fraction,
 /// `Z`), and bare times `HH:MM:SS`.
 fn replace_dates(text: &str) -> String {
     let chars: Vec<char> = text.chars().collect();
@@ -1633,11 +1670,13 @@ fn replace_dates(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     while i < chars.len() {
+        // Codex files its session logs under `sessions/YYYY/MM/DD/`.
+        let date_sep = chars.get(i + 4).copied().filter(|c| *c == '-' || *c == '/');
         if boundary_before(i)
             && digits(i, 4)
-            && at(i + 4, '-')
+            && date_sep.is_some()
             && digits(i + 5, 2)
-            && at(i + 7, '-')
+            && chars.get(i + 7).copied() == date_sep
             && digits(i + 8, 2)
             && !digit(i + 10)
         {
@@ -1704,6 +1743,28 @@ mod tests {
         );
         let line = n.json_line(&json!({"emittedAtMs": 17, "b": "2026-01-02", "a": 1}));
         assert_eq!(line, "{\"a\":1,\"b\":\"<date>\",\"emittedAtMs\":0}\n");
+    }
+
+    #[test]
+    fn session_log_dates_and_enclosing_repositories_are_normalized() {
+        let top = tempfile::tempdir().unwrap();
+        std::fs::create_dir(top.path().join(".git")).unwrap();
+        let work = top.path().join("tmp").join("codexkit-fixture-work-Ab12Cd");
+        std::fs::create_dir_all(&work).unwrap();
+        let mut n = Normalizer::new();
+        n.diff_root(&work);
+        let diff = "diff --git a/tmp/codexkit-fixture-work-Ab12Cd/x.txt \
+                    b/tmp/codexkit-fixture-work-Ab12Cd/x.txt";
+        assert_eq!(n.text(diff), "diff --git a/x.txt b/x.txt");
+        assert_eq!(
+            n.text("sessions/2026/12/04/rollout-2026-12-04T05-09-34-x.jsonl"),
+            "sessions/<date>/rollout-<datetime>-x.jsonl"
+        );
+        // Without an enclosing repository nothing changes.
+        let bare = tempfile::tempdir().unwrap();
+        let mut plain = Normalizer::new();
+        plain.diff_root(bare.path());
+        assert_eq!(plain.text("a/sub/x.txt"), "a/sub/x.txt");
     }
 
     #[test]

@@ -713,10 +713,7 @@ fn offline_run_writes_thread_turn_and_item_spans_to_the_trace_file() {
         .map(|line| serde_json::from_str(line).unwrap())
         .collect();
     let named = |name: &str| -> Vec<&Value> {
-        spans
-            .iter()
-            .filter(|s| s["span"]["name"] == name)
-            .collect()
+        spans.iter().filter(|s| s["span"]["name"] == name).collect()
     };
     let threads = named("codex.thread");
     let turns = named("codex.turn");
@@ -728,15 +725,19 @@ fn offline_run_writes_thread_turn_and_item_spans_to_the_trace_file() {
     assert_eq!(turn["status"], "completed", "{lines}");
     assert_eq!(turn["transport"], "exec", "{lines}");
     assert!(turn["tokens.input"].is_u64(), "{lines}");
-    assert_eq!(turn["thread.id"], threads[0]["span"]["thread.id"], "{lines}");
+    assert_eq!(
+        turn["thread.id"], threads[0]["span"]["thread.id"],
+        "{lines}"
+    );
     // Spans are written as they close: items, then the turn, then the thread.
     let position = |name: &str| spans.iter().position(|s| s["span"]["name"] == name);
     assert!(position("codex.item") < position("codex.turn"), "{lines}");
     assert!(position("codex.turn") < position("codex.thread"), "{lines}");
     assert!(
-        items.iter().any(|i| i["span"]["item.type"] == "command_execution"
-            && i["span"]["status"] == "completed"),
+        items
+            .iter()
+            .any(|i| i["span"]["item.type"] == "command_execution"
+                && i["span"]["status"] == "completed"),
         "{lines}"
     );
 }
-

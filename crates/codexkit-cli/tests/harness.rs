@@ -3,6 +3,7 @@
 //! install cache). Every test that changes something works on a temporary copy, never on the
 //! committed fixtures.
 
+#![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};

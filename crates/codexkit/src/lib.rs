@@ -71,6 +71,6 @@ pub use options::{
 };
 pub use pool::CodexPool;
 pub use stream::EventStream;
-pub use telemetry::TelemetryOptions;
 pub use structured::{OutputSchema, StructuredOptions, Typed};
+pub use telemetry::TelemetryOptions;
 pub use thread::{Codex, Thread, TurnResult, TurnStatus};

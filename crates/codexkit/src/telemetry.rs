@@ -192,10 +192,7 @@ where
         )
         .build();
     let tracer = provider.tracer("codexkit");
-    (
-        tracing_opentelemetry::layer().with_tracer(tracer),
-        provider,
-    )
+    (tracing_opentelemetry::layer().with_tracer(tracer), provider)
 }
 
 /// The span of a thread; parent of its turns' spans.

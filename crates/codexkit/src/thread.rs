@@ -114,10 +114,8 @@ impl Codex {
 
     /// A new thread; it gets its id from codex when its first turn starts.
     pub fn start_thread(&self, options: ThreadOptions) -> Thread {
-        let span = crate::telemetry::thread_span(
-            self.options.transport.name(),
-            options.model.as_deref(),
-        );
+        let span =
+            crate::telemetry::thread_span(self.options.transport.name(), options.model.as_deref());
         Thread {
             codex: self.clone(),
             span,

@@ -161,7 +161,10 @@ impl Connection {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.request_once(method, params.clone(), timeout, trace).await {
+            match self
+                .request_once(method, params.clone(), timeout, trace)
+                .await
+            {
                 Err(Error::Rpc { code, .. })
                     if code == crate::error::OVERLOADED && attempt < OVERLOAD_ATTEMPTS =>
                 {

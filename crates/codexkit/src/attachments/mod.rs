@@ -949,7 +949,11 @@ impl Inner {
             let _ = dir.sync_all();
         }
         if let Some((bytes, files)) = crossed {
-            tracing::debug!(store_bytes = bytes, store_files = files, "attachment staged");
+            tracing::debug!(
+                store_bytes = bytes,
+                store_files = files,
+                "attachment staged"
+            );
             self.check_alert(bytes, files);
         }
         Ok(())

@@ -89,7 +89,11 @@ where
     }
 
     fn on_close(&self, id: Id, _ctx: Context<'_, S>) {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).open.remove(&id.into_u64());
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .open
+            .remove(&id.into_u64());
     }
 }
 
@@ -239,7 +243,10 @@ async fn sampling_at_zero_keeps_thread_and_turn_spans_and_errors_but_no_items() 
             .with_telemetry(TelemetryOptions::default().with_item_sample_ratio(0.0)),
     );
     let thread = codex.start_thread(harness.thread_options());
-    thread.run("run true").await.expect("the first turn completes");
+    thread
+        .run("run true")
+        .await
+        .expect("the first turn completes");
     let failed = thread.run("fail now").await.expect_err("HTTP 500");
     assert!(matches!(failed, Error::TurnFailed { .. }), "{failed:?}");
 
