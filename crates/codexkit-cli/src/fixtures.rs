@@ -256,7 +256,7 @@ fn selected<'a>(entries: &'a [CatalogueEntry], only: &[String]) -> Vec<&'a Catal
 }
 
 /// The codex binary to record with: it must report the pinned version.
-fn pinned_binary(path: Option<&Path>) -> Result<CodexBinary, Failure> {
+pub(crate) fn pinned_binary(path: Option<&Path>) -> Result<CodexBinary, Failure> {
     let mut options = DiscoveryOptions::default();
     if let Some(path) = path {
         options = options.with_explicit_path(path);
@@ -1250,7 +1250,7 @@ fn process_alive(pid: &str) -> bool {
 }
 
 /// The library's thread options for an entry.
-fn thread_options(
+pub(crate) fn thread_options(
     entry: &CatalogueEntry,
     hermetic: &HermeticCodex,
     work: &Path,

@@ -7,6 +7,7 @@ mod exit;
 mod fixtures;
 mod install;
 mod parity;
+mod peers;
 mod render;
 mod run;
 mod verify;
@@ -108,7 +109,7 @@ fn main() -> ExitCode {
             Command::Models(args) => run::models(args).await,
             Command::Fixtures(args) => fixtures::fixtures(args).await,
             Command::Verify(args) => verify::verify(args).await,
-            Command::Parity(args) => parity::parity(args),
+            Command::Parity(args) => parity::parity(args).await,
             Command::Doctor(args) => doctor::doctor(args).await,
             Command::Completions(args) => completions::completions(args),
         }

@@ -39,7 +39,9 @@ pub const EXAMPLES: &str = "\
 Examples:
   codexkit parity                  # replay every recording and transcript; exit 6 on a difference
   codexkit parity --update         # write fixtures/parity/ from the current decoders (review the diff!)
-  codexkit parity --fixtures DIR   # another fixtures root (with codex-<pin>/, transcripts/, parity/)";
+  codexkit parity --fixtures DIR   # another fixtures root (with codex-<pin>/, transcripts/, parity/)
+  codexkit parity --peers          # codexkit against the official TypeScript and Python SDKs (scripts/install-peers.sh first)
+  codexkit parity --peers --only resume";
 
 /// `codexkit parity`.
 #[derive(Debug, Args)]
@@ -55,6 +57,24 @@ pub struct ParityArgs {
     /// must then fail).
     #[arg(long, value_name = "FIELD", hide = true)]
     inject_decoder_fault: Option<String>,
+    /// Instead of replaying recordings: run the peer scenarios through codexkit (exec and
+    /// app-server) and the official TypeScript and Python SDKs on the pinned codex, and compare
+    /// what each reports (install the SDKs with scripts/install-peers.sh).
+    #[arg(long)]
+    peers: bool,
+    /// With --peers: where the peer SDKs are installed (default: peers/ of the source tree).
+    #[arg(long, value_name = "DIR", requires = "peers")]
+    peers_dir: Option<PathBuf>,
+    /// With --peers: the accepted differences (default: known-differences.txt in the peers
+    /// directory).
+    #[arg(long, value_name = "FILE", requires = "peers")]
+    known_differences: Option<PathBuf>,
+    /// With --peers: only this scenario (repeatable).
+    #[arg(long, value_name = "NAME", requires = "peers")]
+    only: Vec<String>,
+    /// With --peers: the codex binary (default: discovery); it must be the pinned version.
+    #[arg(long, value_name = "PATH", requires = "peers")]
+    codex_path: Option<PathBuf>,
 }
 
 /// Decodes with the library's decoders; with a fault, drops a field from every decoded value,
@@ -695,11 +715,31 @@ pub fn replay_transcripts(dir: &Path, decoder: &Decoder) -> Vec<SourceResult> {
 }
 
 /// `codexkit parity`.
-pub fn parity(args: ParityArgs) -> u8 {
-    match run(&args) {
+pub async fn parity(args: ParityArgs) -> u8 {
+    let result = if args.peers {
+        run_peers(&args).await
+    } else {
+        run(&args)
+    };
+    match result {
         Ok(code) => code,
         Err(failure) => failure.report(),
     }
+}
+
+async fn run_peers(args: &ParityArgs) -> Result<u8, Failure> {
+    if args.update || args.fixtures.is_some() {
+        return Err(Failure::usage(
+            "--peers compares live runs; --update and --fixtures do not apply to it",
+        ));
+    }
+    let peers = crate::peers::Peers::locate(args.peers_dir.as_deref())?;
+    let known = args
+        .known_differences
+        .clone()
+        .unwrap_or_else(|| peers.dir().join(crate::peers::KNOWN_DIFFERENCES));
+    let codex = fixtures::pinned_binary(args.codex_path.as_deref())?;
+    crate::peers::run(&codex.path, &peers, &known, &args.only).await
 }
 
 fn run(args: &ParityArgs) -> Result<u8, Failure> {
