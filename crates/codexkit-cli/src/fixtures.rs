@@ -1376,9 +1376,9 @@ pub fn is_volatile_number_key(key: &str) -> bool {
 /// * the random part of codexkit's temporary file names (`codexkit-schema-<tmp>.json`);
 /// * dates and times (`2026-11-01`, `2026/11/01`, `2026-11-01T12:00:00.123Z`, `12:00:00`) by
 ///   `<date>`, `<datetime>`, `<time>`;
-/// * in unified diffs, the working directory's place below the git repository that holds it
-///   (codex writes diff paths relative to the nearest ancestor with a `.git`), so paths read
-///   as relative to the working directory whether or not a repository encloses it;
+/// * in unified diffs, the working directory's place below any of its ancestors (codex writes
+///   diff paths relative to the nearest ancestor with a `.git`), so paths read as relative to
+///   the working directory whether or not a repository encloses it;
 /// * in tool outputs, `Chunk ID: <chunk>`, `Wall time: <secs> seconds`;
 /// * the platform part of user agents, after the first space, by `<platform>`;
 /// * process ids (`processId`, `pid`) by 0 or `<pid>`;
@@ -1408,21 +1408,18 @@ impl Normalizer {
 
     /// Makes unified diff paths relative to `workdir` when a git repository above it is where
     /// codex anchors them: `a/<dir below the repository>/file` → `a/file`, likewise `b/`.
+    /// Every ancestor counts, not only one with a `.git` now: a repository that existed only
+    /// while codex ran leaves its mark too.
     pub fn diff_root(&mut self, workdir: &Path) {
-        let Some(root) = workdir
-            .ancestors()
-            .skip(1)
-            .find(|dir| dir.join(".git").exists())
-        else {
-            return;
-        };
-        let Ok(below) = workdir.strip_prefix(root) else {
-            return;
-        };
-        let below = below.to_string_lossy();
-        for side in ["a/", "b/"] {
-            self.literals
-                .push((format!("{side}{below}/"), side.to_owned()));
+        for root in workdir.ancestors().skip(1) {
+            let Ok(below) = workdir.strip_prefix(root) else {
+                continue;
+            };
+            let below = below.to_string_lossy();
+            for side in ["a/", "b/"] {
+                self.literals
+                    .push((format!("{side}{below}/"), side.to_owned()));
+            }
         }
     }
 
@@ -1747,24 +1744,22 @@ mod tests {
 
     #[test]
     fn session_log_dates_and_enclosing_repositories_are_normalized() {
-        let top = tempfile::tempdir().unwrap();
-        std::fs::create_dir(top.path().join(".git")).unwrap();
-        let work = top.path().join("tmp").join("codexkit-fixture-work-Ab12Cd");
-        std::fs::create_dir_all(&work).unwrap();
+        let work = Path::new("/srv/tmp/codexkit-fixture-work-Ab12Cd");
         let mut n = Normalizer::new();
-        n.diff_root(&work);
-        let diff = "diff --git a/tmp/codexkit-fixture-work-Ab12Cd/x.txt \
-                    b/tmp/codexkit-fixture-work-Ab12Cd/x.txt";
-        assert_eq!(n.text(diff), "diff --git a/x.txt b/x.txt");
+        n.diff_root(work);
+        for diff in [
+            "diff --git a/tmp/codexkit-fixture-work-Ab12Cd/x.txt b/tmp/codexkit-fixture-work-Ab12Cd/x.txt",
+            "diff --git a/codexkit-fixture-work-Ab12Cd/x.txt b/codexkit-fixture-work-Ab12Cd/x.txt",
+            "diff --git a/x.txt b/x.txt",
+        ] {
+            assert_eq!(n.text(diff), "diff --git a/x.txt b/x.txt");
+        }
         assert_eq!(
             n.text("sessions/2026/12/04/rollout-2026-12-04T05-09-34-x.jsonl"),
             "sessions/<date>/rollout-<datetime>-x.jsonl"
         );
-        // Without an enclosing repository nothing changes.
-        let bare = tempfile::tempdir().unwrap();
-        let mut plain = Normalizer::new();
-        plain.diff_root(bare.path());
-        assert_eq!(plain.text("a/sub/x.txt"), "a/sub/x.txt");
+        // Paths below the working directory stay.
+        assert_eq!(n.text("a/sub/x.txt"), "a/sub/x.txt");
     }
 
     #[test]
