@@ -445,7 +445,7 @@ async fn app_server_floor(kind: &str, fake: &Path) -> Instant {
             .await
             .unwrap();
     };
-    let mut next_response = async |lines: &mut tokio::io::Lines<_>, id: u64| loop {
+    let next_response = async |lines: &mut tokio::io::Lines<_>, id: u64| loop {
         let line: String = lines.next_line().await.unwrap().unwrap();
         let value: Value = serde_json::from_str(&line).unwrap();
         if value["id"] == json!(id) && value.get("method").is_none() {
