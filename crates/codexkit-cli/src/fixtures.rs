@@ -961,20 +961,14 @@ async fn record_run(
 /// * command output deltas are left out: codex sends them as the command's output arrives, so
 ///   whether there is one, and where chunks split, varies; the completed item's
 ///   `aggregated_output` has the text;
-/// * a second `thread.started` for the same thread within a turn is left out (the app-server
-///   transport announces the thread itself and may also pass on codex's `thread/started` when
-///   it arrives late);
 /// * `tool.call.started`/`tool.call.completed` (from the SDK's own tool server, concurrent
 ///   with codex's output) are moved to just before the next completed tool-call item.
 pub fn stable_events(events: &[ThreadEvent]) -> Vec<&ThreadEvent> {
-    let mut started: Option<&codexkit::ThreadId> = None;
     let mut tool_calls: Vec<&ThreadEvent> = Vec::new();
     let mut out = Vec::new();
     for event in events {
         match event {
             ThreadEvent::CommandOutputDelta(_) => continue,
-            ThreadEvent::ThreadStarted(s) if started == Some(&s.thread_id) => continue,
-            ThreadEvent::ThreadStarted(s) => started = Some(&s.thread_id),
             ThreadEvent::ToolCallStarted(_) | ThreadEvent::ToolCallCompleted(_) => {
                 tool_calls.push(event);
                 continue;
@@ -987,7 +981,6 @@ pub fn stable_events(events: &[ThreadEvent]) -> Vec<&ThreadEvent> {
             ThreadEvent::TurnCompleted(_)
             | ThreadEvent::TurnFailed(_)
             | ThreadEvent::TurnInterrupted(_) => {
-                started = None;
                 out.append(&mut tool_calls);
             }
             _ => {}

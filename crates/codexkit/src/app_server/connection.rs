@@ -441,6 +441,11 @@ fn route_notification(shared: &Shared, message: Value) {
     }
     let mut ended = false;
     for event in turn.normalizer.on_notification(&notification) {
+        // The turn's stream already opened with the thread's `thread.started` (as exec's
+        // does); codex's own `thread/started` would announce the same thread twice.
+        if matches!(event, ThreadEvent::ThreadStarted(_)) {
+            continue;
+        }
         ended |= event.is_terminal();
         turn.queue.push(event);
     }

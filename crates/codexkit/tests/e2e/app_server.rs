@@ -55,6 +55,12 @@ async fn plain_message_streams_deltas_before_the_completed_item() {
     let events = collect(&mut stream).await;
     let kinds: Vec<&str> = events.iter().map(ThreadEvent::kind).collect();
     assert_eq!(kinds.first(), Some(&"thread.started"), "{kinds:?}");
+    // One announcement per run, as on exec, though codex also sends `thread/started`.
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "thread.started").count(),
+        1,
+        "{kinds:?}"
+    );
     assert_eq!(kinds.last(), Some(&"turn.completed"), "{kinds:?}");
     let first_delta = kinds.iter().position(|k| *k == "item.agent_message.delta");
     let completed = events.iter().position(
