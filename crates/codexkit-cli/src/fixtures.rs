@@ -1085,15 +1085,8 @@ async fn drive(
         ))
     };
     let options = CodexOptions::default()
-        // A recording must not depend on who runs it: only the minimal environment, a fresh
-        // HOME (no shell profile prints into command output), fixed locale, terminal, zone.
         .with_inherit_env(false)
-        .with_env("HOME", home)
-        .with_env("LANG", "C.UTF-8")
-        .with_env("LC_ALL", "C.UTF-8")
-        .with_env("TERM", "dumb")
-        .with_env("TZ", "UTC")
-        .with_env("SHELL", "/bin/bash")
+        .with_envs(minimal_env(home))
         .with_envs(hermetic.env())
         .with_config_literals(hermetic.config_overrides())
         .map_err(|e| fail("options", &e))?
@@ -1184,6 +1177,23 @@ async fn drive(
         requests: Vec::new(),
         processes,
     })
+}
+
+/// The environment codex gets in a recording: a run must not depend on who runs it, so only
+/// a fresh HOME (no shell profile prints into command output) and a fixed locale, terminal,
+/// time zone and shell. `PATH` is kept by the library.
+pub(crate) fn minimal_env(home: &Path) -> Vec<(String, String)> {
+    [
+        ("HOME", home.to_string_lossy().as_ref()),
+        ("LANG", "C.UTF-8"),
+        ("LC_ALL", "C.UTF-8"),
+        ("TERM", "dumb"),
+        ("TZ", "UTC"),
+        ("SHELL", "/bin/bash"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
 }
 
 /// Reads the recorder's files once the codex processes are gone (their files stop growing).

@@ -237,14 +237,7 @@ async fn run_client_inner(
     }
     // The same minimal environment for every client: nothing of the caller's shell reaches
     // command output.
-    let mut env: Vec<(String, String)> = vec![
-        ("HOME".into(), home.path().to_string_lossy().into_owned()),
-        ("LANG".into(), "C.UTF-8".into()),
-        ("LC_ALL".into(), "C.UTF-8".into()),
-        ("TERM".into(), "dumb".into()),
-        ("TZ".into(), "UTC".into()),
-        ("SHELL".into(), "/bin/bash".into()),
-    ];
+    let mut env = fixtures::minimal_env(home.path());
     env.extend(hermetic.env());
 
     let turns = match client {
