@@ -124,9 +124,13 @@ fn init_tracing(format: LogFormat, trace_file: Option<&std::path::Path>) -> Resu
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::util::SubscriberInitExt as _;
     use tracing_subscriber::{EnvFilter, Layer as _};
-    // Approval outcomes are already reported on stderr by the renderer; keep their log quiet.
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("warn,codexkit::app_server::connection=error"));
+    // Approval outcomes, turn failures and deadlines are already reported on stderr by the
+    // renderer (the `error:` line); keep their log quiet so nothing is said twice.
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(
+            "warn,codexkit::app_server::connection=error,codexkit::telemetry=error,codexkit::stream=error",
+        )
+    });
     let stderr = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)

@@ -216,6 +216,15 @@ async fn run_inner(args: RunArgs) -> Result<u8, Error> {
     if args.transport == "app-server" {
         codex_options = codex_options.with_transport(Transport::AppServer);
     }
+    if args.transport == "exec"
+        && (args.approval_policy.is_some()
+            || args.on_approval != "deny"
+            || args.approval_timeout.is_some())
+    {
+        eprintln!(
+            "warning: codex exec never asks for approval (its policy is always `never`);              --approval-policy, --on-approval and --approval-timeout apply with --transport app-server"
+        );
+    }
     if let Some(policy) = &args.approval_policy {
         thread_options = thread_options.with_approval_mode(policy.parse::<ApprovalMode>()?);
     }
