@@ -124,3 +124,54 @@ fn with_the_pinned_codex_every_blocking_check_passes() {
     assert!(!stdout.contains("do-not-print"), "{stdout}");
     assert!(stdout.contains("nothing blocks codexkit"), "{stdout}");
 }
+
+/// A fresh machine: no codex anywhere, then `codexkit install` into an empty cache. Doctor
+/// first explains what is missing (exit 3); after the install every blocking check passes.
+#[test]
+fn before_install_doctor_fails_and_after_install_into_a_fresh_cache_it_passes() {
+    let cache = tempfile::tempdir().unwrap();
+    let codex_home = tempfile::tempdir().unwrap();
+    // npm and node stay reachable (install needs them); no codex is on this PATH.
+    let path = std::env::var("PATH").unwrap_or_default();
+    let path: Vec<&str> = path
+        .split(':')
+        .filter(|dir| !std::path::Path::new(dir).join("codex").exists())
+        .collect();
+    let path = path.join(":");
+    let configure = |command: &mut Command| {
+        command
+            .env_remove("CODEXKIT_CODEX_PATH")
+            .env("XDG_CACHE_HOME", cache.path())
+            .env("CODEX_HOME", codex_home.path())
+            .env("PATH", &path);
+    };
+    let before = doctor(&["--json"], configure);
+    assert_eq!(before.status.code(), Some(3), "{}", text(&before.stdout));
+
+    let mut install = Command::new(env!("CARGO_BIN_EXE_codexkit"));
+    install
+        .arg("install")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null());
+    configure(&mut install);
+    let installed = install.output().expect("codexkit install runs");
+    assert_eq!(
+        installed.status.code(),
+        Some(0),
+        "{}",
+        text(&installed.stderr)
+    );
+    let binary = PathBuf::from(text(&installed.stdout).trim());
+    assert!(binary.starts_with(cache.path()), "{}", binary.display());
+
+    let after = doctor(&["--json"], configure);
+    let report: Value = serde_json::from_slice(&after.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&after.stdout)));
+    assert_eq!(after.status.code(), Some(0), "{report:#}");
+    let checks = report["checks"].as_array().unwrap();
+    for check in checks {
+        assert_ne!(check["status"], "fail", "{check}");
+    }
+    let codex = checks.iter().find(|c| c["name"] == "codex binary").unwrap();
+    assert_eq!(codex["status"], "ok", "{codex}");
+}
