@@ -1107,6 +1107,135 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
+    /// A peers directory whose "node" and "python" are shell scripts printing `stdout` and
+    /// exiting with `code`, standing in for the SDK scripts.
+    fn stand_in_peers(stdout: &str, code: i32) -> (tempfile::TempDir, Peers) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let interpreter = dir.path().join("interpreter");
+        let body = format!(
+            "#!/bin/sh\n# $1 is the script, $2 the spec\ntest -f \"$2\" || exit 9\ncat <<'EOF'\n{stdout}\nEOF\necho 'stand-in stderr' >&2\nexit {code}\n"
+        );
+        std::fs::write(&interpreter, body).unwrap();
+        std::fs::set_permissions(&interpreter, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let peers = Peers {
+            dir: dir.path().to_path_buf(),
+            node: interpreter.clone(),
+            python: interpreter,
+        };
+        (dir, peers)
+    }
+
+    fn entry(name: &str) -> CatalogueEntry {
+        codexkit_testkit::catalogue::catalogue()
+            .into_iter()
+            .find(|e| e.name == name)
+            .unwrap()
+    }
+
+    fn pinned_codex() -> PathBuf {
+        fixtures::pinned_binary(None)
+            .map_err(|f| f.message)
+            .expect("the pinned codex (CODEXKIT_CODEX_PATH or `codexkit install`)")
+            .path
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn codexkit_on_both_transports_gives_the_same_record() {
+        let codex = pinned_codex();
+        let (_dir, peers) = stand_in_peers("{}", 0);
+        let entry = entry("resume");
+        let mut outcomes = BTreeMap::new();
+        for client in [Client::CodexkitExec, Client::CodexkitAppServer] {
+            outcomes.insert(client, run_client(&entry, client, &codex, &peers).await);
+        }
+        let Some(Outcome::Ran(record)) = outcomes.get(&Client::CodexkitExec) else {
+            panic!("{outcomes:?}");
+        };
+        assert_eq!(record.turns.len(), 2, "{record:?}");
+        assert_eq!(record.turns[1]["final_response"], "walnut", "{record:?}");
+        assert_eq!(record.turns[1]["same_thread"], true, "{record:?}");
+        assert_eq!(record.requests.len(), 2, "{record:?}");
+        let history = &record.requests[1]["user_texts"];
+        assert_eq!(
+            history,
+            &json!(["remember the word walnut", "what was the word?"]),
+            "{record:?}"
+        );
+        let cells = judge("resume", &outcomes, &[]);
+        assert!(matches!(cells[1].verdict, Verdict::Same), "{:?}", cells[1]);
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_peer_record_is_read_and_a_peer_that_fails_is_broken() {
+        let codex = pinned_codex();
+        let entry = entry("plain_message");
+        let record = r#"{"turns":[{"thread_id":"t","status":"completed","error":null,"final_response":"hi there","items":[],"usage":null}]}"#;
+        let (_dir, peers) = stand_in_peers(record, 0);
+        match run_client(&entry, Client::TypeScript, &codex, &peers).await {
+            Outcome::Ran(got) => {
+                assert_eq!(got.turns[0]["final_response"], "hi there");
+                assert_eq!(got.turns[0]["same_thread"], true);
+                // The stand-in never talked to the mock.
+                assert!(got.requests.is_empty(), "{got:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let (_dir, broken) = stand_in_peers("not json", 3);
+        match run_client(&entry, Client::Python, &codex, &broken).await {
+            Outcome::Broken(why) => {
+                assert!(why.contains("printed no record"), "{why}");
+                assert!(why.contains("stand-in stderr"), "{why}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // An entry that does not apply to a transport is not run there.
+        let app_server_only = codexkit_testkit::catalogue::catalogue()
+            .into_iter()
+            .find(|e| !e.runs_on(TransportKind::Exec))
+            .unwrap();
+        assert!(matches!(
+            run_client(&app_server_only, Client::TypeScript, &codex, &peers).await,
+            Outcome::NotSupported(_)
+        ));
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn the_command_fails_on_an_unlisted_difference_and_checks_its_inputs() {
+        let codex = pinned_codex();
+        let (dir, peers) = stand_in_peers(r#"{"turns":[]}"#, 0);
+        let known = dir.path().join(KNOWN_DIFFERENCES);
+        std::fs::write(&known, "* python-sdk turn*.user_messages a reason\n").unwrap();
+        let only = vec!["plain_message".to_owned()];
+        let code = run(&codex, &peers, &known, &only).await.unwrap();
+        assert_eq!(code, VERIFICATION_FAILED);
+        let bad_only = run(&codex, &peers, &known, &["nope".to_owned()]).await;
+        assert!(
+            bad_only
+                .unwrap_err()
+                .message
+                .contains("not a peer scenario")
+        );
+        std::fs::write(&known, "just two\n").unwrap();
+        let bad_file = run(&codex, &peers, &known, &only).await;
+        assert!(bad_file.unwrap_err().message.contains("line 1"));
+    }
+
+    #[test]
+    fn missing_peer_sdks_name_the_install_script() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = Peers::locate(Some(dir.path())).unwrap_err();
+        assert!(
+            error.message.contains("install-peers.sh"),
+            "{}",
+            error.message
+        );
+    }
+
     #[test]
     fn thread_ids_become_continuity_flags() {
         let turns = vec![
