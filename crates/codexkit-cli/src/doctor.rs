@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use clap::Args;
-use codexkit::binary::{self, DiscoveryOptions};
+use codexkit::binary::{self, DiscoveryOptions, DiscoverySource};
 use codexkit::{Codex, CodexOptions, Error, Transport};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -172,7 +172,10 @@ pub async fn doctor(args: DoctorArgs) -> u8 {
                         Status::Fail,
                         format!("`codex --version` failed: {error}"),
                     )
-                    .hint("the binary is unusable: reinstall it with `codexkit install --force`"),
+                    .hint(format!(
+                        "the binary is unusable: {}",
+                        replace_hint(found.source)
+                    )),
                 );
             }
             Err(error) => checks.push(Check::new(
@@ -181,7 +184,7 @@ pub async fn doctor(args: DoctorArgs) -> u8 {
                 format!("the version probe did not finish: {error}"),
             )),
         }
-        checks.push(integrity_check(&found.path).await);
+        checks.push(integrity_check(&found.path, found.source).await);
     } else {
         checks.push(Check::new(
             "codex version",
@@ -273,7 +276,26 @@ fn dirs_home() -> Option<PathBuf> {
 }
 
 /// The binary's sha256 against the pin file's `binary_sha256` for this platform.
-async fn integrity_check(path: &Path) -> Check {
+/// How to get the pinned binary used instead of the one found, depending on where it was found:
+/// reinstalling helps only when discovery reached the install cache.
+fn replace_hint(source: DiscoverySource) -> String {
+    match source {
+        DiscoverySource::InstallCache => "reinstall it with `codexkit install --force`".to_owned(),
+        DiscoverySource::EnvVar => format!(
+            "{} wins over the install cache: point it at the pinned binary (`codexkit install` \
+             prints its path), or unset it",
+            binary::CODEX_PATH_ENV
+        ),
+        DiscoverySource::ExplicitPath => {
+            "pass --codex-path the pinned binary (`codexkit install` prints its path)".to_owned()
+        }
+        _ => "`codexkit install` puts the pinned binary in codexkit's cache, which discovery \
+              tries before PATH"
+            .to_owned(),
+    }
+}
+
+async fn integrity_check(path: &Path, source: DiscoverySource) -> Check {
     let expected = codexkit::install::pinned()
         .and_then(|pin| {
             let key = codexkit::install::current_platform()?;
@@ -305,7 +327,10 @@ async fn integrity_check(path: &Path) -> Check {
             Status::Warn,
             format!("sha256 {actual} differs from the pinned {expected}"),
         )
-        .hint("this is not the pinned build; `codexkit install --force` installs it"),
+        .hint(format!(
+            "this is not the pinned build; {}",
+            replace_hint(source)
+        )),
         Ok(Err(error)) => Check::new(
             "codex integrity",
             Status::Warn,

@@ -106,8 +106,13 @@ fn load_output_schema(path: Option<&std::path::Path>) -> Result<Option<OutputSch
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    humantime::parse_duration(text)
-        .map_err(|e| format!("{text:?} is not a duration like 30s or 2m: {e}"))
+    match humantime::parse_duration(text) {
+        Ok(duration) if duration.is_zero() => Err(format!(
+            "{text:?} is zero; a deadline must be longer than that, like 30s or 2m"
+        )),
+        Ok(duration) => Ok(duration),
+        Err(e) => Err(format!("{text:?} is not a duration like 30s or 2m: {e}")),
+    }
 }
 
 /// Keeps the mock model and its CODEX_HOME alive for the run.

@@ -216,6 +216,7 @@ fn usage_errors_exit_2() {
         vec!["run", "--scenario", "/no/such/scenario.json"],
         vec!["run", "--offline", "-c", "no-equals-sign"],
         vec!["run", "--offline", "--cd", "/no/such/dir"],
+        vec!["run", "--offline", "--timeout", "0s"],
         vec!["frobnicate"],
     ] {
         let out = codexkit(&args, dir.path());

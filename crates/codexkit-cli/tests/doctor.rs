@@ -175,3 +175,34 @@ fn before_install_doctor_fails_and_after_install_into_a_fresh_cache_it_passes() 
     let codex = checks.iter().find(|c| c["name"] == "codex binary").unwrap();
     assert_eq!(codex["status"], "ok", "{codex}");
 }
+
+/// A broken binary named by `CODEXKIT_CODEX_PATH` is not fixed by reinstalling the cache, so
+/// the hint names the variable instead.
+#[cfg(unix)]
+#[test]
+fn a_broken_binary_from_the_environment_gets_a_hint_about_the_variable() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("codex");
+    std::fs::write(&broken, "#!/bin/sh\necho 'cannot run' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&broken, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let output = doctor(&["--json"], |command: &mut Command| {
+        command
+            .env("CODEXKIT_CODEX_PATH", &broken)
+            .env("CODEX_HOME", dir.path().join("home"));
+    });
+    let report: Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", text(&output.stdout)));
+    assert_eq!(output.status.code(), Some(3), "{report:#}");
+    let version = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "codex version")
+        .unwrap()
+        .clone();
+    assert_eq!(version["status"], "fail", "{version}");
+    let hint = version["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains("CODEXKIT_CODEX_PATH"), "{version}");
+    assert!(!hint.contains("--force"), "{version}");
+}
