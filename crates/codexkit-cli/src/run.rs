@@ -227,7 +227,8 @@ async fn run_inner(args: RunArgs) -> Result<u8, Error> {
             || args.approval_timeout.is_some())
     {
         eprintln!(
-            "warning: codex exec never asks for approval (its policy is always `never`);              --approval-policy, --on-approval and --approval-timeout apply with --transport app-server"
+            "warning: codex exec never asks for approval (its policy is always `never`); \
+             --approval-policy, --on-approval and --approval-timeout apply with --transport app-server"
         );
     }
     if let Some(policy) = &args.approval_policy {

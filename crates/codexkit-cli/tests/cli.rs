@@ -195,7 +195,8 @@ fn approval_flags_on_exec_are_named_as_having_no_effect() {
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains("codex exec never asks for approval"),
+        stderr
+            .contains("never asks for approval (its policy is always `never`); --approval-policy"),
         "{stderr}"
     );
     let quiet = codexkit(&["run", "--offline", "--no-install"], dir.path());
