@@ -88,30 +88,14 @@ fn main() {
     let mut rows = Vec::new();
     for (index, case) in CASES.iter().enumerate() {
         let script = prepare(work.path(), index, case);
-        let mut samples: Vec<Vec<Value>> = vec![Vec::new(); MODES.len()];
-        // Interleave modes round by round so machine noise hits them alike.
-        for _ in 0..ROUNDS {
-            for (m, mode) in MODES.iter().enumerate() {
-                let out = Command::new(&args[0])
-                    .args([
-                        "--measure",
-                        &index.to_string(),
-                        mode,
-                        script.to_str().unwrap(),
-                    ])
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                let line = String::from_utf8_lossy(&out.stdout);
-                let last = line.lines().last().unwrap_or_default().to_owned();
-                samples[m].push(serde_json::from_str(&last).unwrap());
-            }
-        }
-        let medians: Vec<Value> = samples.iter().map(|s| median(s)).collect();
+        let medians = sample(MODES, |mode| {
+            vec![
+                "--measure".to_owned(),
+                index.to_string(),
+                mode.to_owned(),
+                script.to_string_lossy().into_owned(),
+            ]
+        });
         let floor_secs = medians[0]["seconds"].as_f64().unwrap();
         for (m, mode) in MODES.iter().enumerate() {
             let v = &medians[m];
@@ -129,34 +113,20 @@ fn main() {
             }));
         }
     }
+    rows.extend(app_server_rows(work.path()));
     println!(
         "{:<26} {:<8} {:>12} {:>9} {:>15} {:>12} {:>7}",
         "case", "mode", "events/s", "MB/s", "first event ms", "peak RSS MB", "ratio"
     );
     for row in &rows {
+        // The app-server cases count messages, not bytes.
+        let mb_per_s = row.get("mb_per_s").map_or("-".to_owned(), Value::to_string);
         println!(
             "{:<26} {:<8} {:>12} {:>9} {:>15} {:>12} {:>7}",
             row["case"].as_str().unwrap(),
             row["mode"].as_str().unwrap(),
             row["events_per_s"],
-            row["mb_per_s"],
-            row["first_event_ms"],
-            row["peak_rss_mb"],
-            row["ratio_to_floor"],
-        );
-    }
-    rows.extend(app_server_rows(work.path()));
-    for row in rows.iter().filter(|r| {
-        r["case"]
-            .as_str()
-            .is_some_and(|c| c.starts_with("app-server"))
-    }) {
-        println!(
-            "{:<26} {:<8} {:>12} {:>9} {:>15} {:>12} {:>7}",
-            row["case"].as_str().unwrap(),
-            row["mode"].as_str().unwrap(),
-            row["events_per_s"],
-            "-",
+            mb_per_s,
             row["first_event_ms"],
             row["peak_rss_mb"],
             row["ratio_to_floor"],
@@ -169,6 +139,29 @@ fn main() {
         serde_json::to_string_pretty(&rows).unwrap(),
     )
     .unwrap();
+}
+
+/// Runs this binary once per mode and round with the arguments `args(mode)`, modes
+/// interleaved round by round so machine noise hits them alike, and returns each mode's median
+/// measurement.
+fn sample(modes: &[&str], args: impl Fn(&str) -> Vec<String>) -> Vec<Value> {
+    let mut samples: Vec<Vec<Value>> = vec![Vec::new(); modes.len()];
+    for _ in 0..ROUNDS {
+        for (m, mode) in modes.iter().enumerate() {
+            let out = Command::new(std::env::args().next().unwrap())
+                .args(args(mode))
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = String::from_utf8_lossy(&out.stdout);
+            samples[m].push(serde_json::from_str(text.lines().last().unwrap()).unwrap());
+        }
+    }
+    samples.iter().map(|s| median(s)).collect()
 }
 
 fn median(samples: &[Value]) -> Value {
@@ -364,23 +357,14 @@ fn app_server_rows(dir: &Path) -> Vec<Value> {
             .app_server_steps(steps)
             .install(&script_dir)
             .expect("build the fake first: cargo build --release -p codexkit-testkit --bins");
-        let mut samples: Vec<Vec<Value>> = vec![Vec::new(); 2];
-        for _ in 0..ROUNDS {
-            for (m, mode) in ["floor", "sdk"].iter().enumerate() {
-                let out = Command::new(std::env::args().next().unwrap())
-                    .args(["--measure-app-server", kind, mode, fake.to_str().unwrap()])
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                let text = String::from_utf8_lossy(&out.stdout);
-                samples[m].push(serde_json::from_str(text.lines().last().unwrap()).unwrap());
-            }
-        }
-        let medians: Vec<Value> = samples.iter().map(|s| median(s)).collect();
+        let medians = sample(&["floor", "sdk"], |mode| {
+            vec![
+                "--measure-app-server".to_owned(),
+                kind.to_owned(),
+                mode.to_owned(),
+                fake.to_string_lossy().into_owned(),
+            ]
+        });
         let floor_secs = medians[0]["seconds"].as_f64().unwrap();
         let count = if kind == "notifications" {
             APP_SERVER_DELTAS
