@@ -4,7 +4,8 @@
 //! run time, and checks properties beyond "does not panic":
 //!
 //! * [`exec_decode_event`]: `codex exec --json` output, line by line, through
-//!   `codexkit_protocol::decode_event`. A decoded event re-encodes and decodes to itself.
+//!   `codexkit_protocol::decode_event`. It agrees with a two-step decode through
+//!   `serde_json::Value`, and a decoded event re-encodes and decodes to itself.
 //! * [`jsonrpc_parse_incoming`]: app-server messages, line by line, through `parse_incoming`,
 //!   then `ServerNotification::from_parts` / `ServerRequest::from_parts` and their accessors.
 //!   A decoded notification re-encodes and decodes to itself.
@@ -67,7 +68,21 @@ pub fn exec_decode_event(data: &[u8]) {
         if text.trim().is_empty() {
             continue;
         }
-        let Ok(event) = decode_event(text) else {
+        let decoded = decode_event(text);
+        // The one-pass decode agrees with the two-step reference (text → `Value` → typed) on
+        // every line: the same event, or an error for both.
+        let reference = decode_via_value(text);
+        match (&decoded, &reference) {
+            (Ok(event), Some(expected)) => assert!(
+                to_json(event) == to_json(expected),
+                "one-pass and two-step decodes differ on {text}\none-pass: {event:?}\ntwo-step: {expected:?}"
+            ),
+            (Err(_), None) => {}
+            (decoded, reference) => panic!(
+                "one-pass and two-step decodes disagree on {text}: {decoded:?} vs {reference:?}"
+            ),
+        }
+        let Ok(event) = decoded else {
             continue;
         };
         touch_event(&event);
@@ -84,6 +99,16 @@ pub fn exec_decode_event(data: &[u8]) {
             }
         }
     }
+}
+
+/// The reference decode: a JSON object through `Value`, then the typed event or `Unknown`.
+fn decode_via_value(text: &str) -> Option<ThreadEvent> {
+    use serde::Deserialize;
+    let raw: Value = serde_json::from_str(text).ok()?;
+    if !raw.is_object() {
+        return None;
+    }
+    Some(ThreadEvent::deserialize(&raw).unwrap_or(ThreadEvent::Unknown(raw)))
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> Value {

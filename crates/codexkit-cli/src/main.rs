@@ -144,7 +144,9 @@ fn init_tracing(format: LogFormat, trace_file: Option<&std::path::Path>) -> Resu
             let file = std::fs::File::create(path)
                 .map_err(|e| format!("could not create {}: {e}", path.display()))?;
             let targets = tracing_subscriber::filter::Targets::new()
-                .with_target("codexkit", tracing::Level::INFO);
+                .with_target("codexkit", tracing::Level::INFO)
+                // Item spans are DEBUG.
+                .with_target("codexkit::telemetry", tracing::Level::DEBUG);
             Some(
                 tracing_subscriber::fmt::layer()
                     .json()

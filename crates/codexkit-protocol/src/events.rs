@@ -140,6 +140,17 @@ impl ThreadEvent {
 /// not have the expected shape, becomes [`ThreadEvent::Unknown`] with the raw JSON. Only text
 /// that is not a JSON object is an error.
 pub fn decode_event(line: &str) -> Result<ThreadEvent, serde_json::Error> {
+    // Known events decode in one pass from the text; building a `Value` first would allocate
+    // the whole tree twice. Anything else takes the two-step path, whose `Value` also settles
+    // what one pass rejects, such as a repeated key (the last one wins, as everywhere else).
+    match serde_json::from_str::<ThreadEvent>(line) {
+        Ok(ThreadEvent::Unknown(_)) | Err(_) => decode_event_via_value(line),
+        Ok(event) => Ok(event),
+    }
+}
+
+/// The two-step decode: text → `Value` → a known event, or `Unknown` with the raw object.
+fn decode_event_via_value(line: &str) -> Result<ThreadEvent, serde_json::Error> {
     let raw: Value = serde_json::from_str(line)?;
     if !raw.is_object() {
         return Err(serde::de::Error::custom(format!(

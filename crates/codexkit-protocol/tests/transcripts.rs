@@ -87,6 +87,21 @@ fn known_type_with_wrong_shape_is_unknown_not_an_error() {
 }
 
 #[test]
+fn a_repeated_key_keeps_its_last_value() {
+    let event = decode_event(
+        r#"{"type":"turn.completed","usage":{"input_tokens":1,"cached_input_tokens":0,"output_tokens":2,"output_tokens":3}}"#,
+    )
+    .unwrap();
+    let ThreadEvent::TurnCompleted(completed) = event else {
+        panic!("expected turn.completed, got {event:?}");
+    };
+    assert_eq!(completed.usage.output_tokens, 3);
+    let event =
+        decode_event(r#"{"type":"turn.started","type":"thread.started","thread_id":"t"}"#).unwrap();
+    assert!(matches!(event, ThreadEvent::ThreadStarted(_)), "{event:?}");
+}
+
+#[test]
 fn non_object_lines_are_errors() {
     assert!(decode_event("not json").is_err());
     assert!(decode_event("[1,2]").is_err());

@@ -19,6 +19,10 @@
 //! (deterministically, by a hash of the item id); streaming deltas are traced (as `TRACE`
 //! events) only with [`TelemetryOptions::trace_deltas`].
 //!
+//! Levels: thread, turn, tool and approval spans are `INFO`; item spans are `DEBUG` (an error
+//! item's `INFO`), so a production `INFO` filter keeps every turn's shape without a span per
+//! item; `codexkit::telemetry=debug` adds them.
+//!
 //! Metrics (names are stable):
 //!
 //! | metric | kind | labels |
@@ -245,7 +249,7 @@ pub(crate) struct TurnTelemetry {
     /// Open spans, only for sampled items while a subscriber listens.
     items: Vec<(String, Span, Instant)>,
     tools: Vec<(String, Span)>,
-    approvals: Vec<(Value, Span, Instant)>,
+    approvals: Vec<(Value, Option<Span>, Instant)>,
 }
 
 impl std::fmt::Debug for TurnTelemetry {
@@ -340,6 +344,10 @@ impl TurnTelemetry {
             }
             ThreadEvent::ToolCallCompleted(call) => self.tool_completed(call),
             ThreadEvent::ApprovalRequested(request) => self.approval_requested(request),
+            // A timeout or a failure was counted by its own event; the `approval.resolved`
+            // that follows it only reports the fallback sent.
+            ThreadEvent::ApprovalResolved(resolved)
+                if matches!(resolved.decided_by.as_deref(), Some("timeout" | "fallback")) => {}
             ThreadEvent::ApprovalResolved(resolved) => self.approval_ended(resolved, "resolved"),
             ThreadEvent::ApprovalTimedOut(resolved) => self.approval_ended(resolved, "timed_out"),
             ThreadEvent::ApprovalFailed(resolved) => self.approval_ended(resolved, "failed"),
@@ -399,14 +407,14 @@ impl TurnTelemetry {
     }
 
     fn approval_requested(&mut self, request: &codexkit_protocol::ApprovalEvent) {
-        if !self.options.sampled(&request.request_id.to_string()) {
-            return;
-        }
-        let span = self.approval_span(request);
-        if !span.is_disabled() {
-            self.approvals
-                .push((request.request_id.clone(), span, Instant::now()));
-        }
+        // Every request is timed for the wait metric; only sampled ones get a span.
+        let span = if self.options.sampled(&request.request_id.to_string()) {
+            Some(self.approval_span(request)).filter(|span| !span.is_disabled())
+        } else {
+            None
+        };
+        self.approvals
+            .push((request.request_id.clone(), span, Instant::now()));
     }
 
     fn approval_span(&self, request: &codexkit_protocol::ApprovalEvent) -> Span {
@@ -454,16 +462,30 @@ impl TurnTelemetry {
         matches!(item.details, ItemDetails::Error(_)) || self.options.sampled(item.id.as_str())
     }
 
+    /// An item's span: `DEBUG`, so that an `INFO` subscriber gets a turn's shape without
+    /// formatting a span per item; an error item's at `INFO`.
     fn item_span(&self, item: &ThreadItem) -> Span {
-        tracing::info_span!(
-            parent: &self.span,
-            "codex.item",
-            item.id = item.id.as_str(),
-            item.type = item.kind(),
-            status = Empty,
-            exit_code = Empty,
-            duration_ms = Empty,
-        )
+        if matches!(item.details, ItemDetails::Error(_)) {
+            tracing::info_span!(
+                parent: &self.span,
+                "codex.item",
+                item.id = item.id.as_str(),
+                item.type = item.kind(),
+                status = Empty,
+                exit_code = Empty,
+                duration_ms = Empty,
+            )
+        } else {
+            tracing::debug_span!(
+                parent: &self.span,
+                "codex.item",
+                item.id = item.id.as_str(),
+                item.type = item.kind(),
+                status = Empty,
+                exit_code = Empty,
+                duration_ms = Empty,
+            )
+        }
     }
 
     fn tool_span(&self, call: &codexkit_protocol::ToolCallEvent) -> Span {
@@ -517,14 +539,19 @@ impl TurnTelemetry {
                 let (_, span, started) = self.approvals.swap_remove(index);
                 (span, Some(started))
             }
+            None => (None, None),
+        };
+        if let Some(started) = started {
+            metrics::histogram!("codexkit.approval.wait_seconds", "outcome" => outcome)
+                .record(started.elapsed().as_secs_f64());
+        }
+        let span = match span {
+            Some(span) => span,
             // Timeouts and failures are always kept.
-            None if outcome != "resolved" => (self.approval_span(event), None),
+            None if outcome != "resolved" => self.approval_span(event),
             None => return,
         };
         if let Some(started) = started {
-            let waited = started.elapsed();
-            metrics::histogram!("codexkit.approval.wait_seconds", "outcome" => outcome)
-                .record(waited.as_secs_f64());
             span.record("duration_ms", millis(started));
         }
         span.record("status", outcome);

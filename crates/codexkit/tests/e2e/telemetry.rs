@@ -1,6 +1,7 @@
 //! Telemetry: the span tree of a turn with a host tool call and an approval on the
 //! app-server, and item sampling. Spans are recorded by an in-memory layer installed as the
-//! thread's default subscriber (the tests run on a current-thread runtime).
+//! thread's default subscriber (the tests run on a current-thread runtime). Metrics are
+//! asserted in `tests/metrics.rs`.
 
 use crate::common::{Harness, hermetic_options, pinned_codex};
 use codexkit::approvals::{AcceptAll, Approver};
@@ -17,10 +18,11 @@ use tracing::span::{Attributes, Id, Record};
 use tracing_subscriber::layer::{Context, SubscriberExt as _};
 use tracing_subscriber::registry::LookupSpan;
 
-/// A span as recorded: name, parent name, fields.
-#[derive(Debug, Clone, Default)]
+/// A span as recorded: name, level, parent name, fields.
+#[derive(Debug, Clone)]
 struct SpanRecord {
     name: String,
+    level: tracing::Level,
     parent: Option<String>,
     fields: BTreeMap<String, String>,
 }
@@ -59,6 +61,7 @@ where
             .map(|parent| parent.name().to_owned());
         let mut record = SpanRecord {
             name: attrs.metadata().name().to_owned(),
+            level: *attrs.metadata().level(),
             parent,
             fields: BTreeMap::new(),
         };
@@ -194,6 +197,18 @@ async fn app_server_turn_with_a_tool_call_and_an_approval_has_the_span_tree() {
             .all(|item| item.parent.as_deref() == Some("codex.turn")),
         "{items:?}"
     );
+    // An INFO filter keeps the turn's shape; item spans need DEBUG.
+    assert!(
+        items.iter().all(|item| item.level == tracing::Level::DEBUG),
+        "{items:?}"
+    );
+    for name in ["codex.thread", "codex.turn", "codex.tool", "codex.approval"] {
+        let spans = recorder.spans(name);
+        assert!(
+            spans.iter().all(|span| span.level == tracing::Level::INFO),
+            "{name}: {spans:?}"
+        );
+    }
     let types: Vec<&str> = items.iter().map(|item| field(item, "item.type")).collect();
     for expected in ["dynamic_tool_call", "command_execution", "agent_message"] {
         assert!(types.contains(&expected), "{expected} in {types:?}");
