@@ -1001,29 +1001,72 @@ pub const STATUS_METHODS: &[&str] = &[
     "mcpServer/startupStatus/updated",
 ];
 
+/// Notifications codex may send just before or just after the response to the request that
+/// caused them (`thread/start`, `turn/start`): they come from another task. Each names the
+/// object that both carry.
+const RESPONSE_RACING_METHODS: &[(&str, &str)] =
+    &[("thread/started", "thread"), ("turn/started", "turn")];
+
+/// The thread or turn a racing notification, or a response, is about: `(kind, id)`.
+fn started_object(message: &Value) -> Option<(&'static str, String)> {
+    let (kind, holder) = match message.get("method").and_then(Value::as_str) {
+        Some(method) => {
+            let (_, kind) = RESPONSE_RACING_METHODS.iter().find(|(m, _)| *m == method)?;
+            (*kind, message.get("params")?)
+        }
+        None => {
+            let result = message.get("result")?;
+            let (_, kind) = RESPONSE_RACING_METHODS
+                .iter()
+                .find(|(_, kind)| result.get(kind).is_some())?;
+            (*kind, result)
+        }
+    };
+    let id = holder.get(kind)?.get("id")?.as_str()?;
+    Some((kind, id.to_owned()))
+}
+
 /// Splits raw server→client lines into the turn's messages, in order, and the status
 /// notifications ([`STATUS_METHODS`]), grouped by method (each method's own order kept).
-/// Command output deltas are left out (see [`stable_events`]).
+/// Command output deltas are left out (see [`stable_events`]); a
+/// [`RESPONSE_RACING_METHODS`] notification right before the response about the same thread
+/// or turn is put after it.
 fn split_server_lines(text: &str) -> (String, String) {
-    let mut main = String::new();
+    // Each line with what it starts, for a notification, or is about, for a response.
+    let mut main: Vec<(Option<(&'static str, String)>, bool, &str)> = Vec::new();
     let mut status: Vec<(usize, String)> = Vec::new();
     for line in text.lines() {
-        let method = serde_json::from_str::<Value>(line)
-            .ok()
-            .and_then(|v| v.get("method").and_then(Value::as_str).map(str::to_owned));
-        match method.as_deref() {
+        let message = serde_json::from_str::<Value>(line).ok();
+        let method = message
+            .as_ref()
+            .and_then(|v| v.get("method").and_then(Value::as_str));
+        match method {
             Some("item/commandExecution/outputDelta") => {}
             Some(m) if STATUS_METHODS.contains(&m) => {
                 let rank = STATUS_METHODS.iter().position(|s| *s == m).unwrap_or(0);
                 status.push((rank, format!("{line}\n")));
             }
             _ => {
-                main.push_str(line);
-                main.push('\n');
+                let object = message.as_ref().and_then(started_object);
+                let is_response = method.is_none();
+                let races_previous = is_response
+                    && object.is_some()
+                    && main
+                        .last()
+                        .is_some_and(|(previous, previous_is_response, _)| {
+                            !previous_is_response && *previous == object
+                        });
+                if races_previous {
+                    let at = main.len() - 1;
+                    main.insert(at, (object, is_response, line));
+                } else {
+                    main.push((object, is_response, line));
+                }
             }
         }
     }
     status.sort_by_key(|(rank, _)| *rank);
+    let main = main.iter().map(|(.., line)| format!("{line}\n")).collect();
     (main, status.into_iter().map(|(_, line)| line).collect())
 }
 
@@ -1728,6 +1771,41 @@ fn replace_dates(text: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
+
+    #[test]
+    fn a_started_notification_racing_its_response_is_put_after_it() {
+        let response_first = concat!(
+            r#"{"id":3,"result":{"turn":{"id":"t"}}}"#,
+            "\n",
+            r#"{"method":"turn/started","params":{"turn":{"id":"t"}}}"#,
+            "\n",
+            r#"{"method":"item/started","params":{}}"#,
+            "\n",
+        );
+        let notification_first = concat!(
+            r#"{"method":"turn/started","params":{"turn":{"id":"t"}}}"#,
+            "\n",
+            r#"{"id":3,"result":{"turn":{"id":"t"}}}"#,
+            "\n",
+            r#"{"method":"item/started","params":{}}"#,
+            "\n",
+        );
+        assert_eq!(split_server_lines(notification_first).0, response_first);
+        assert_eq!(split_server_lines(response_first).0, response_first);
+        // Other notifications, and a started notification about something else, keep their
+        // place.
+        let other = concat!(
+            r#"{"method":"item/started","params":{}}"#,
+            "\n",
+            r#"{"id":3,"result":{}}"#,
+            "\n",
+            r#"{"method":"thread/started","params":{"thread":{"id":"h"}}}"#,
+            "\n",
+            r#"{"id":4,"result":{"turn":{"id":"t"}}}"#,
+            "\n",
+        );
+        assert_eq!(split_server_lines(other).0, other);
+    }
 
     #[test]
     fn normalizer_replaces_volatile_values() {
