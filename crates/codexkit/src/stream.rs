@@ -28,6 +28,8 @@ pub struct EventStream {
     telemetry: Option<Box<crate::telemetry::TurnTelemetry>>,
     deadlines: Deadlines,
     done: bool,
+    /// `interrupt()` killed codex (exec): the stream ends with `Error::Cancelled`.
+    killed_by_interrupt: bool,
 }
 
 enum Inner {
@@ -106,6 +108,7 @@ impl EventStream {
             telemetry: None,
             deadlines: Deadlines::new(timeout, idle_timeout),
             done: false,
+            killed_by_interrupt: false,
         }
     }
 
@@ -122,6 +125,7 @@ impl EventStream {
             telemetry: None,
             deadlines: Deadlines::new(timeout, idle_timeout),
             done: false,
+            killed_by_interrupt: false,
         }
     }
 
@@ -172,6 +176,7 @@ impl EventStream {
         match &mut self.inner {
             Inner::Exec(turn) => {
                 turn.cancel().await;
+                self.killed_by_interrupt = true;
                 Ok(())
             }
             Inner::AppServer { control, .. } => control.interrupt().await,
@@ -223,6 +228,12 @@ impl EventStream {
             }
             Poll::Ready(None) => {
                 self.done = true;
+                if self.killed_by_interrupt {
+                    if let Some(telemetry) = &mut self.telemetry {
+                        telemetry.error(&Error::Cancelled);
+                    }
+                    return Poll::Ready(Some(Err(Error::Cancelled)));
+                }
                 Poll::Ready(None)
             }
             Poll::Pending => match self.deadlines.poll_expired(cx) {

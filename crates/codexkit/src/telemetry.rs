@@ -381,10 +381,10 @@ impl TurnTelemetry {
         let kind = error_kind(error);
         self.span.record("error.kind", kind);
         tracing::warn!(parent: &self.span, error.kind = kind, %error, "turn ended with an error");
-        self.end(if matches!(error, Error::DeadlineExceeded { .. }) {
-            "timed_out"
-        } else {
-            "failed"
+        self.end(match error {
+            Error::DeadlineExceeded { .. } => "timed_out",
+            Error::Cancelled => "cancelled",
+            _ => "failed",
         });
     }
 

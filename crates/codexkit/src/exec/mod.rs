@@ -144,6 +144,10 @@ async fn drive(
     loop {
         let line = tokio::select! {
             _ = tx.closed() => {
+                if terminal_seen {
+                    // The consumer has the whole turn: codex gets `exit_grace` to exit by itself.
+                    break;
+                }
                 tracing::debug!("event stream dropped; cancelling the turn");
                 terminate(&mut child, &guard, kill_grace).await;
                 return;

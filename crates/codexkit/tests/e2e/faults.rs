@@ -316,6 +316,29 @@ async fn cancel_kills_the_whole_process_group_and_reaps_it() {
     );
 }
 
+#[tokio::test]
+async fn interrupt_on_exec_kills_codex_and_ends_the_stream_with_cancelled() {
+    let f = fake(FakeCodex::new().stdout_line(STARTED).sleep_ms(120_000));
+    let thread = f.codex.start_thread(ThreadOptions::default());
+    let mut stream = thread.run_streamed("go").await.unwrap();
+    let pid = stream.process_id().unwrap();
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!(first.kind(), "thread.started");
+    tokio::time::timeout(Duration::from_secs(10), stream.interrupt())
+        .await
+        .expect("interrupt returns promptly")
+        .expect("interrupt succeeds");
+    assert!(
+        !process_exists(pid),
+        "fake codex still there after interrupt"
+    );
+    let last = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("the stream ends promptly");
+    assert!(matches!(last, Some(Err(Error::Cancelled))), "{last:?}");
+    assert!(stream.next().await.is_none(), "nothing after Cancelled");
+}
+
 fn is_zombie(pid: u32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/stat"))
         .ok()
@@ -324,6 +347,27 @@ fn is_zombie(pid: u32) -> bool {
                 .map(|(_, rest)| rest.trim_start().starts_with('Z'))
         })
         .unwrap_or(false)
+}
+
+#[tokio::test]
+async fn after_the_turn_codex_exits_by_itself_instead_of_being_killed() {
+    let record = tempfile::tempdir().unwrap();
+    // Codex still has work after its last event (it writes the session file); the recording
+    // after the pause shows that it was not killed when `run` returned.
+    let f = fake(
+        FakeCodex::new()
+            .stdout_line(STARTED)
+            .stdout_line(COMPLETED)
+            .sleep_ms(300)
+            .record_invocation(record.path())
+            .exit(0),
+    );
+    let thread = f.codex.start_thread(ThreadOptions::default());
+    thread.run("go").await.expect("turn completes");
+    assert!(
+        eventually(10, || record.path().join("cwd").exists()).await,
+        "codex was stopped before it finished"
+    );
 }
 
 #[tokio::test]

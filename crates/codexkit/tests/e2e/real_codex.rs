@@ -90,10 +90,12 @@ async fn shell_command_in_workspace_write_creates_the_file() {
 
 #[tokio::test]
 async fn the_same_command_under_read_only_fails() {
+    // The pause: codex 0.171 reports no command item for a write the sandbox refuses within
+    // about 50 ms (docs/approvals-and-sandbox.md); the model still gets the output.
     let harness = Harness::start(
         Scenario::new()
             .response(MockResponse::output([OutputItem::exec_command(
-                "echo data > created.txt",
+                "sleep 0.3; echo data > created.txt",
             )]))
             .response(MockResponse::message("could not write")),
     )
