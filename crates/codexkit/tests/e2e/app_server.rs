@@ -105,8 +105,10 @@ async fn the_skeleton_scenarios_give_the_same_items_on_the_app_server() {
             .response(MockResponse::message("done: {{last_output}}"))
             .response(MockResponse::output([OutputItem::apply_patch(patch)]))
             .response(MockResponse::message("patched"))
+            // The pause: a write refused within ~50 ms gets no command item (see
+            // the_same_command_under_read_only_fails).
             .response(MockResponse::output([OutputItem::exec_command(
-                "echo no > denied.txt",
+                "sleep 0.3; echo no > denied.txt",
             )]))
             .response(MockResponse::message("could not write")),
     )
