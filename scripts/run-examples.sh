@@ -38,6 +38,7 @@ selected() {
 }
 
 cargo build -q -p codexkit --examples
+examples_dir="${CARGO_TARGET_DIR:-target}/debug/examples"
 out_dir="$(mktemp -d)"
 trap 'rm -rf "$out_dir"' EXIT
 failed=0
@@ -50,7 +51,7 @@ for entry in "${EXAMPLES[@]}"; do
   if [ -z "${ran[$key]:-}" ]; then
     ran[$key]=1
     # shellcheck disable=SC2086
-    if ! timeout 300 "target/debug/examples/$name" $args >"$log" 2>&1; then
+    if ! timeout 300 "$examples_dir/$name" $args >"$log" 2>&1; then
       echo "FAIL $name $args: exited non-zero"
       sed 's/^/    /' "$log" | tail -20
       failed=1
@@ -60,7 +61,7 @@ for entry in "${EXAMPLES[@]}"; do
   fi
   [ "${ran[$key]}" = failed ] && continue
   if grep -Eq -- "$expect" "$log"; then
-    echo "ok   $name ${args:+$args }: $(grep -E -- "$expect" "$log" | tail -1 | cut -c1-100)"
+    echo "ok   $name${args:+ $args}: $(grep -E -- "$expect" "$log" | tail -1 | cut -c1-100)"
   else
     echo "FAIL $name $args: expected /$expect/ in its output"
     sed 's/^/    /' "$log" | tail -20

@@ -1007,8 +1007,14 @@ pub const STATUS_METHODS: &[&str] = &[
 const RESPONSE_RACING_METHODS: &[(&str, &str)] =
     &[("thread/started", "thread"), ("turn/started", "turn")];
 
-/// The thread or turn a racing notification, or a response, is about: `(kind, id)`.
-fn started_object(message: &Value) -> Option<(&'static str, String)> {
+/// A thread or a turn: `("thread" | "turn", id)`.
+type StartedObject = (&'static str, String);
+
+/// One turn message: what it starts or is about, whether it is a response, the line.
+type ServerLine<'a> = (Option<StartedObject>, bool, &'a str);
+
+/// The thread or turn a racing notification, or a response, is about.
+fn started_object(message: &Value) -> Option<StartedObject> {
     let (kind, holder) = match message.get("method").and_then(Value::as_str) {
         Some(method) => {
             let (_, kind) = RESPONSE_RACING_METHODS.iter().find(|(m, _)| *m == method)?;
@@ -1032,8 +1038,7 @@ fn started_object(message: &Value) -> Option<(&'static str, String)> {
 /// [`RESPONSE_RACING_METHODS`] notification right before the response about the same thread
 /// or turn is put after it.
 fn split_server_lines(text: &str) -> (String, String) {
-    // Each line with what it starts, for a notification, or is about, for a response.
-    let mut main: Vec<(Option<(&'static str, String)>, bool, &str)> = Vec::new();
+    let mut main: Vec<ServerLine<'_>> = Vec::new();
     let mut status: Vec<(usize, String)> = Vec::new();
     for line in text.lines() {
         let message = serde_json::from_str::<Value>(line).ok();

@@ -14,9 +14,10 @@
 //! | `codex.tool` | `tool.name`, `tool.namespace`, `call.id`, `status`, `duration_ms`, `error.kind` |
 //! | `codex.approval` | `approval.kind`, `item.id`, `decision`, `decided_by`, `status`, `duration_ms` |
 //!
-//! Thread and turn spans, failures and timeouts are always kept; item, tool and approval
-//! spans are kept for the fraction [`TelemetryOptions::item_sample_ratio`] of items
-//! (deterministically, by a hash of the item id); streaming deltas are traced (as `TRACE`
+//! Thread and turn spans, `error` and failed items, failed tool calls, and approvals that
+//! timed out or failed are always kept; other item, tool and approval spans are kept for the
+//! fraction [`TelemetryOptions::item_sample_ratio`] of items (deterministically, by a hash of
+//! the item id); streaming deltas are traced (as `TRACE`
 //! events) only with [`TelemetryOptions::trace_deltas`].
 //!
 //! Levels: thread, turn, tool and approval spans are `INFO`; item spans are `DEBUG` (an error
@@ -449,7 +450,8 @@ impl TurnTelemetry {
                 let (_, span, started) = self.items.swap_remove(index);
                 (span, Some(started))
             }
-            None if self.sampled_item(item) => (self.item_span(item), None),
+            // A failed item is kept even when not sampled.
+            None if self.sampled_item(item) || item_failed(item) => (self.item_span(item), None),
             None => return,
         };
         record_item(&span, item);
@@ -641,6 +643,18 @@ fn record_item(span: &Span, item: &ThreadItem) {
             span.record("status", "completed");
         }
     }
+}
+
+/// Whether a completed item failed: a command, file change or tool call with status `failed`.
+fn item_failed(item: &ThreadItem) -> bool {
+    let status = match &item.details {
+        ItemDetails::CommandExecution(command) => wire_name(&command.status),
+        ItemDetails::FileChange(change) => wire_name(&change.status),
+        ItemDetails::McpToolCall(call) => wire_name(&call.status),
+        ItemDetails::DynamicToolCall(call) => wire_name(&call.status),
+        _ => return false,
+    };
+    status == "failed"
 }
 
 /// The wire name of a status (`completed`, `failed`, …).

@@ -227,7 +227,10 @@ impl Thread {
         let input = input.into();
         if input.text.trim().is_empty() {
             // codex would read an empty stdin and stop with "No prompt provided".
-            return Err(Error::invalid("prompt", "is empty"));
+            return Err(Error::invalid(
+                "prompt",
+                "it is empty (give the text to send)",
+            ));
         }
         // Attachments: bytes and files are staged, files listed in the prompt, and the staging
         // directory added to the sandbox; the stream holds their leases (attachments.rs).

@@ -239,13 +239,14 @@ async fn app_server_turn_with_a_tool_call_and_an_approval_has_the_span_tree() {
 }
 
 #[tokio::test]
-async fn sampling_at_zero_keeps_thread_and_turn_spans_and_errors_but_no_items() {
+async fn sampling_at_zero_keeps_thread_and_turn_spans_errors_and_failed_items_only() {
     let recorder = Recorder::default();
     let _default = tracing::subscriber::set_default(recorder.subscriber());
     let harness = Harness::start_with(
         Scenario::new()
             .retries(0)
             .response(MockResponse::output([OutputItem::exec_command("true")]))
+            .response(MockResponse::output([OutputItem::exec_command("exit 3")]))
             .response(MockResponse::message("done"))
             .response(MockResponse::http_error(500, "boom")),
         Transport::AppServer,
@@ -270,7 +271,12 @@ async fn sampling_at_zero_keeps_thread_and_turn_spans_and_errors_but_no_items() 
     let statuses: Vec<&str> = turns.iter().map(|turn| field(turn, "status")).collect();
     assert_eq!(statuses, ["completed", "failed"], "{turns:?}");
     assert_eq!(field(&turns[1], "error.kind"), "turn_failed");
-    assert!(recorder.spans("codex.item").is_empty());
+    // Of the items, only the failed command is kept.
+    let items = recorder.spans("codex.item");
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(field(&items[0], "item.type"), "command_execution");
+    assert_eq!(field(&items[0], "status"), "failed");
+    assert_eq!(field(&items[0], "exit_code"), "3");
     assert!(recorder.spans("codex.tool").is_empty());
     let recorded = recorder.0.lock().unwrap_or_else(|e| e.into_inner());
     assert!(
