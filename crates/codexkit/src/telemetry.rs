@@ -467,26 +467,25 @@ impl TurnTelemetry {
     /// An item's span: `DEBUG`, so that an `INFO` subscriber gets a turn's shape without
     /// formatting a span per item; an error item's at `INFO`.
     fn item_span(&self, item: &ThreadItem) -> Span {
+        // A span's level is part of its callsite, hence one callsite per level.
+        macro_rules! span_at {
+            ($level:expr) => {
+                tracing::span!(
+                    parent: &self.span,
+                    $level,
+                    "codex.item",
+                    item.id = item.id.as_str(),
+                    item.type = item.kind(),
+                    status = Empty,
+                    exit_code = Empty,
+                    duration_ms = Empty,
+                )
+            };
+        }
         if matches!(item.details, ItemDetails::Error(_)) {
-            tracing::info_span!(
-                parent: &self.span,
-                "codex.item",
-                item.id = item.id.as_str(),
-                item.type = item.kind(),
-                status = Empty,
-                exit_code = Empty,
-                duration_ms = Empty,
-            )
+            span_at!(tracing::Level::INFO)
         } else {
-            tracing::debug_span!(
-                parent: &self.span,
-                "codex.item",
-                item.id = item.id.as_str(),
-                item.type = item.kind(),
-                status = Empty,
-                exit_code = Empty,
-                duration_ms = Empty,
-            )
+            span_at!(tracing::Level::DEBUG)
         }
     }
 

@@ -205,41 +205,41 @@ async fn turns_tools_approvals_tokens_attachments_and_processes_are_measured() {
     assert!(matches!(failed, Error::TurnFailed { .. }), "{failed:?}");
 
     let m = &metrics_store;
-    assert_eq!(m.get("codexkit.turns.started{transport=app-server}"), 2.0);
-    assert_eq!(m.get("codexkit.turns.completed{transport=app-server}"), 1.0);
-    assert_eq!(m.get("codexkit.turns.failed{transport=app-server}"), 1.0);
-    assert_eq!(
-        m.get("codexkit.turn.duration_seconds{status=completed,transport=app-server}"),
-        1.0
-    );
-    assert_eq!(
-        m.get("codexkit.turn.duration_seconds{status=failed,transport=app-server}"),
-        1.0
-    );
-    assert_eq!(
-        m.get("codexkit.turn.first_event_seconds{transport=app-server}"),
-        2.0
-    );
-    assert_eq!(m.get("codexkit.tokens{kind=input}"), 100.0);
-    assert_eq!(m.get("codexkit.tokens{kind=cached}"), 10.0);
-    assert_eq!(m.get("codexkit.tokens{kind=output}"), 20.0);
-    assert_eq!(m.get("codexkit.tokens{kind=reasoning}"), 5.0);
-    assert_eq!(m.get("codexkit.tool.duration_seconds{tool=add}"), 1.0);
-    assert_eq!(m.get("codexkit.tool.duration_seconds{tool=fail}"), 1.0);
-    assert_eq!(
-        m.get("codexkit.tool.failures{failure=handler_error,tool=fail}"),
-        1.0
-    );
-    assert_eq!(m.get("codexkit.approvals{outcome=resolved}"), 1.0);
-    assert_eq!(m.get("codexkit.approvals{outcome=timed_out}"), 1.0);
-    assert_eq!(
-        m.get("codexkit.approval.wait_seconds{outcome=resolved}"),
-        1.0
-    );
-    assert_eq!(
-        m.get("codexkit.approval.wait_seconds{outcome=timed_out}"),
-        1.0
-    );
+    // Histograms count their samples: one per turn, call or approval.
+    let expected = [
+        ("codexkit.turns.started{transport=app-server}", 2.0),
+        ("codexkit.turns.completed{transport=app-server}", 1.0),
+        ("codexkit.turns.failed{transport=app-server}", 1.0),
+        (
+            "codexkit.turn.duration_seconds{status=completed,transport=app-server}",
+            1.0,
+        ),
+        (
+            "codexkit.turn.duration_seconds{status=failed,transport=app-server}",
+            1.0,
+        ),
+        (
+            "codexkit.turn.first_event_seconds{transport=app-server}",
+            2.0,
+        ),
+        ("codexkit.tokens{kind=input}", 100.0),
+        ("codexkit.tokens{kind=cached}", 10.0),
+        ("codexkit.tokens{kind=output}", 20.0),
+        ("codexkit.tokens{kind=reasoning}", 5.0),
+        ("codexkit.tool.duration_seconds{tool=add}", 1.0),
+        ("codexkit.tool.duration_seconds{tool=fail}", 1.0),
+        (
+            "codexkit.tool.failures{failure=handler_error,tool=fail}",
+            1.0,
+        ),
+        ("codexkit.approvals{outcome=resolved}", 1.0),
+        ("codexkit.approvals{outcome=timed_out}", 1.0),
+        ("codexkit.approval.wait_seconds{outcome=resolved}", 1.0),
+        ("codexkit.approval.wait_seconds{outcome=timed_out}", 1.0),
+    ];
+    for (key, value) in expected {
+        assert_eq!(m.get(key), value, "{key}");
+    }
     let store_dir = tempfile::tempdir().unwrap();
     let store =
         AttachmentStore::open(StoreConfig::new(store_dir.path()).with_cleanup_interval(None))
