@@ -401,6 +401,8 @@ async fn drive_turn(
             }
         }
     }
+    // codex exits by itself after the turn; nothing of it is left when the command ends.
+    stream.finish().await;
     if let Some(message) = failed {
         if let Some(renderer) = renderer.take() {
             renderer.abort();

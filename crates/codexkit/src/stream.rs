@@ -20,8 +20,10 @@ pub(crate) type EventObserver = Arc<dyn Fn(&ThreadEvent) + Send + Sync>;
 /// The events of one turn, in order, ending after the terminal event (`turn.completed`,
 /// `turn.failed`, `turn.interrupted`) or an error.
 ///
-/// Dropping the stream cancels the turn: on exec, codex and every process it started are
-/// killed and reaped; on the app-server, the turn is interrupted.
+/// Dropping the stream before its end cancels the turn: on exec, codex and every process it
+/// started are killed and reaped; on the app-server, the turn is interrupted. After the last
+/// event, codex (exec) gets [`CodexOptions::exit_grace`](crate::CodexOptions::exit_grace) to
+/// exit by itself, and is stopped after that; [`EventStream::finish`] waits for it.
 pub struct EventStream {
     inner: Inner,
     observer: Option<EventObserver>,
@@ -162,8 +164,23 @@ impl EventStream {
     pub async fn cancel(mut self) {
         self.done = true;
         match &mut self.inner {
-            Inner::Exec(turn) => turn.cancel().await,
+            Inner::Exec(turn) => turn.close_and_wait().await,
             Inner::AppServer { control, .. } => control.interrupt_and_wait().await,
+        }
+    }
+
+    /// Waits until codex is done with the turn. After the stream's last event: on exec, until
+    /// codex has exited by itself (stopped after
+    /// [`CodexOptions::exit_grace`](crate::CodexOptions::exit_grace)), so that no process of
+    /// the turn is left when this returns; nothing to wait for on the app-server. Before the
+    /// end, this is [`EventStream::cancel`].
+    pub async fn finish(mut self) {
+        if !self.done {
+            return self.cancel().await;
+        }
+        if let Inner::Exec(turn) = &mut self.inner {
+            // The driver sees the stream closed after the terminal event and lets codex exit.
+            turn.close_and_wait().await;
         }
     }
 
@@ -175,7 +192,7 @@ impl EventStream {
     pub async fn interrupt(&mut self) -> Result<()> {
         match &mut self.inner {
             Inner::Exec(turn) => {
-                turn.cancel().await;
+                turn.close_and_wait().await;
                 self.killed_by_interrupt = true;
                 Ok(())
             }

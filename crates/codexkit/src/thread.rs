@@ -210,6 +210,8 @@ impl Thread {
         while let Some(event) = stream.next().await {
             collector.observe(event?);
         }
+        // No process of the turn outlives `run`.
+        stream.finish().await;
         collector.finish(self.id(), previous_usage)
     }
 

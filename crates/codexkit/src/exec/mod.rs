@@ -78,8 +78,9 @@ pub(crate) struct ExecTurn {
 }
 
 impl ExecTurn {
-    /// Kills codex and its process group and waits until they are reaped.
-    pub(crate) async fn cancel(&mut self) {
+    /// Closes the stream and waits until codex and its process group are reaped: killed
+    /// before the terminal event; after it, given `exit_grace` to exit by themselves.
+    pub(crate) async fn close_and_wait(&mut self) {
         self.rx.close();
         if let Some(driver) = self.driver.take() {
             let _ = driver.await;
@@ -190,6 +191,9 @@ async fn drive(
             terminal_seen = true;
         }
         if tx.send(Ok(event)).await.is_err() {
+            if terminal_seen {
+                break;
+            }
             tracing::debug!("event stream dropped; cancelling the turn");
             terminate(&mut child, &guard, kill_grace).await;
             return;

@@ -6,6 +6,7 @@ use codexkit::protocol::{ItemDetails, ThreadEvent};
 use codexkit::{Codex, CodexOptions, Error, SandboxMode, ThreadOptions};
 use codexkit_testkit::{FakeCodex, Invocation};
 use pretty_assertions::assert_eq;
+use std::path::Path;
 use std::time::Duration;
 use tempfile::TempDir;
 
@@ -351,23 +352,38 @@ fn is_zombie(pid: u32) -> bool {
 
 #[tokio::test]
 async fn after_the_turn_codex_exits_by_itself_instead_of_being_killed() {
-    let record = tempfile::tempdir().unwrap();
     // Codex still has work after its last event (it writes the session file); the recording
-    // after the pause shows that it was not killed when `run` returned.
-    let f = fake(
+    // after the pause shows that it finished instead of being stopped.
+    let script = |record: &Path| {
         FakeCodex::new()
             .stdout_line(STARTED)
             .stdout_line(COMPLETED)
             .sleep_ms(300)
-            .record_invocation(record.path())
-            .exit(0),
-    );
+            .record_invocation(record)
+            .exit(0)
+    };
+    // `run` returns once codex has exited.
+    let record = tempfile::tempdir().unwrap();
+    let f = fake(script(record.path()));
     let thread = f.codex.start_thread(ThreadOptions::default());
     thread.run("go").await.expect("turn completes");
     assert!(
-        eventually(10, || record.path().join("cwd").exists()).await,
-        "codex was stopped before it finished"
+        record.path().join("cwd").exists(),
+        "codex was stopped, or was still running, when run returned"
     );
+
+    // `finish` after the last event waits for the same.
+    let record = tempfile::tempdir().unwrap();
+    let f = fake(script(record.path()));
+    let thread = f.codex.start_thread(ThreadOptions::default());
+    let mut stream = thread.run_streamed("go").await.unwrap();
+    let pid = stream.process_id().unwrap();
+    while let Some(event) = stream.next().await {
+        event.unwrap();
+    }
+    stream.finish().await;
+    assert!(!process_exists(pid), "codex still there after finish");
+    assert!(record.path().join("cwd").exists(), "codex was stopped");
 }
 
 #[tokio::test]
