@@ -37,7 +37,7 @@
 //! ```
 //!
 //! For live output use [`Thread::run_streamed`], which returns an [`EventStream`] of
-//! [`ThreadEvent`]s; dropping it cancels the turn.
+//! [`ThreadEvent`]s; dropping it before its end cancels the turn.
 
 #![deny(missing_docs)]
 
