@@ -126,11 +126,20 @@ fn init_tracing(format: LogFormat, trace_file: Option<&std::path::Path>) -> Resu
     use tracing_subscriber::{EnvFilter, Layer as _};
     // Approval outcomes, turn failures and deadlines are already reported on stderr by the
     // renderer (the `error:` line); keep their log quiet so nothing is said twice.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+    let default_filter = || {
         EnvFilter::new(
             "warn,codexkit::app_server::connection=error,codexkit::telemetry=error,codexkit::stream=error",
         )
-    });
+    };
+    let filter = match EnvFilter::try_from_default_env() {
+        Ok(filter) => filter,
+        Err(error) => {
+            if std::env::var_os(EnvFilter::DEFAULT_ENV).is_some() {
+                eprintln!("warning: RUST_LOG ignored, the default filter applies: {error}");
+            }
+            default_filter()
+        }
+    };
     let stderr = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)

@@ -774,3 +774,22 @@ fn offline_run_writes_thread_turn_and_item_spans_to_the_trace_file() {
         "{lines}"
     );
 }
+
+#[test]
+fn an_invalid_rust_log_is_reported_and_the_default_filter_applies() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_codexkit"))
+        .args(["completions", "bash"])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "codexkit=[bad")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("codexkit runs");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("warning: RUST_LOG ignored, the default filter applies:"),
+        "{stderr}"
+    );
+    assert!(!out.stdout.is_empty());
+}
