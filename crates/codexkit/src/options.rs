@@ -86,7 +86,8 @@ pub struct CodexOptions {
     pub max_line_bytes: usize,
     /// How much of codex's stderr is kept for error messages.
     pub stderr_tail_bytes: usize,
-    /// How long codex gets to exit after closing its output before it is stopped.
+    /// How long codex gets to exit after the end of a turn (its terminal event, or closing its
+    /// output) before it is stopped.
     pub exit_grace: Duration,
     /// How long codex gets between SIGTERM and SIGKILL when a turn is cancelled.
     pub kill_grace: Duration,
@@ -415,6 +416,13 @@ impl CodexOptions {
             "otel.trace_exporter",
             format!("{{otlp-http={{endpoint={endpoint}, protocol=\"json\"}}}}"),
         )])
+    }
+
+    /// Sets how long codex may take to exit after the end of a turn (exec) before it is
+    /// stopped.
+    pub fn with_exit_grace(mut self, grace: Duration) -> Self {
+        self.exit_grace = grace;
+        self
     }
 
     /// Sets the time between SIGTERM and SIGKILL when a turn is cancelled.

@@ -20,10 +20,12 @@ pub(crate) type EventObserver = Arc<dyn Fn(&ThreadEvent) + Send + Sync>;
 /// The events of one turn, in order, ending after the terminal event (`turn.completed`,
 /// `turn.failed`, `turn.interrupted`) or an error.
 ///
-/// Dropping the stream before its end cancels the turn: on exec, codex and every process it
-/// started are killed and reaped; on the app-server, the turn is interrupted. After the last
-/// event, codex (exec) gets [`CodexOptions::exit_grace`](crate::CodexOptions::exit_grace) to
-/// exit by itself, and is stopped after that; [`EventStream::finish`] waits for it.
+/// Dropping the stream before it has given its terminal event cancels the turn: on exec, codex
+/// and every process it started are killed and reaped; on the app-server, the turn is
+/// interrupted. From the terminal event on, codex (exec) has
+/// [`CodexOptions::exit_grace`](crate::CodexOptions::exit_grace) to exit by itself, and is
+/// stopped after that, whether the stream is kept or dropped; [`EventStream::finish`] waits
+/// for it.
 pub struct EventStream {
     inner: Inner,
     observer: Option<EventObserver>,
@@ -158,13 +160,14 @@ impl EventStream {
         }
     }
 
-    /// Stops the turn and waits until it stopped. On exec, codex and its process group are
-    /// killed and reaped; on the app-server the turn is interrupted (see
-    /// [`EventStream::interrupt`]) and the stream closed.
+    /// Stops the turn now and waits until it stopped. On exec, codex and its process group are
+    /// killed and reaped (also after the last event; [`EventStream::finish`] lets codex exit
+    /// by itself); on the app-server the turn is interrupted (see [`EventStream::interrupt`])
+    /// and the stream closed.
     pub async fn cancel(mut self) {
         self.done = true;
         match &mut self.inner {
-            Inner::Exec(turn) => turn.close_and_wait().await,
+            Inner::Exec(turn) => turn.kill_and_wait().await,
             Inner::AppServer { control, .. } => control.interrupt_and_wait().await,
         }
     }
@@ -188,11 +191,15 @@ impl EventStream {
     ///
     /// On the app-server this sends `turn/interrupt`; if the turn has not ended within the
     /// grace period the stream ends with [`Error::Cancelled`]. On exec, which has no graceful
-    /// interrupt, codex is killed and the stream ends with [`Error::Cancelled`].
+    /// interrupt, codex is killed and the stream ends with [`Error::Cancelled`]. Once the
+    /// stream has given its terminal event, there is nothing to interrupt and this does
+    /// nothing.
     pub async fn interrupt(&mut self) -> Result<()> {
         match &mut self.inner {
+            // After the end there is nothing to interrupt; codex exits by itself.
+            Inner::Exec(_) if self.done => Ok(()),
             Inner::Exec(turn) => {
-                turn.close_and_wait().await;
+                turn.kill_and_wait().await;
                 self.killed_by_interrupt = true;
                 Ok(())
             }
@@ -231,6 +238,9 @@ impl EventStream {
                         }
                         if event.is_terminal() {
                             self.done = true;
+                            if let Inner::Exec(turn) = &self.inner {
+                                turn.mark_end_received();
+                            }
                         }
                     }
                     Err(error) => {

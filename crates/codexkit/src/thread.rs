@@ -207,10 +207,16 @@ impl Thread {
         let previous_usage = self.lock().last_usage.clone();
         let mut stream = self.run_streamed_with(input, options).await?;
         let mut collector = TurnCollector::default();
+        // No process of the turn outlives `run`, whatever its outcome.
         while let Some(event) = stream.next().await {
-            collector.observe(event?);
+            match event {
+                Ok(event) => collector.observe(event),
+                Err(error) => {
+                    stream.finish().await;
+                    return Err(error);
+                }
+            }
         }
-        // No process of the turn outlives `run`.
         stream.finish().await;
         collector.finish(self.id(), previous_usage)
     }

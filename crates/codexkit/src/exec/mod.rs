@@ -16,6 +16,8 @@ use process::{GroupGuard, Launch};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use std::time::Duration;
 use stderr::StderrTail;
@@ -61,11 +63,13 @@ pub(crate) async fn start(run: ExecRun) -> Result<ExecTurn> {
     let (child, guard) = process::spawn(&launch).await?;
     let pid = guard.pid();
     let (tx, rx) = mpsc::channel(EVENT_BUFFER);
-    let driver = tokio::spawn(drive(run, child, guard, tx));
+    let end_received = Arc::new(AtomicBool::new(false));
+    let driver = tokio::spawn(drive(run, child, guard, tx, Arc::clone(&end_received)));
     Ok(ExecTurn {
         rx,
         pid,
         driver: Some(driver),
+        end_received,
     })
 }
 
@@ -75,11 +79,25 @@ pub(crate) struct ExecTurn {
     pub(crate) rx: mpsc::Receiver<Result<ThreadEvent>>,
     pub(crate) pid: Option<u32>,
     pub(crate) driver: Option<tokio::task::JoinHandle<()>>,
+    /// Set by the stream once the consumer has the terminal event: from then on, a closed
+    /// stream lets codex exit by itself instead of killing it.
+    pub(crate) end_received: Arc<AtomicBool>,
 }
 
 impl ExecTurn {
+    /// Records that the consumer has the terminal event.
+    pub(crate) fn mark_end_received(&self) {
+        self.end_received.store(true, Ordering::SeqCst);
+    }
+
+    /// Kills codex and its process group and waits until they are reaped.
+    pub(crate) async fn kill_and_wait(&mut self) {
+        self.end_received.store(false, Ordering::SeqCst);
+        self.close_and_wait().await;
+    }
+
     /// Closes the stream and waits until codex and its process group are reaped: killed
-    /// before the terminal event; after it, given `exit_grace` to exit by themselves.
+    /// unless the consumer has the terminal event; then given `exit_grace` to exit by itself.
     pub(crate) async fn close_and_wait(&mut self) {
         self.rx.close();
         if let Some(driver) = self.driver.take() {
@@ -95,6 +113,7 @@ async fn drive(
     mut child: Child,
     guard: GroupGuard,
     tx: mpsc::Sender<Result<ThreadEvent>>,
+    end_received: Arc<AtomicBool>,
 ) {
     let ExecRun {
         prompt,
@@ -142,14 +161,20 @@ async fn drive(
     // may hold stdout open forever.
     let mut drain_deadline: Option<tokio::time::Instant> = None;
     let mut failure: Option<Error> = None;
+    let mut exit_deadline: Option<tokio::time::Instant> = None;
     loop {
         let line = tokio::select! {
             _ = tx.closed() => {
-                if terminal_seen {
+                if end_received.load(Ordering::SeqCst) {
                     // The consumer has the whole turn: codex gets `exit_grace` to exit by itself.
                     break;
                 }
                 tracing::debug!("event stream dropped; cancelling the turn");
+                terminate(&mut child, &guard, kill_grace).await;
+                return;
+            }
+            _ = sleep_until_option(exit_deadline) => {
+                tracing::debug!(?exit_grace, "codex did not exit after the turn ended; stopping it");
                 terminate(&mut child, &guard, kill_grace).await;
                 return;
             }
@@ -189,9 +214,11 @@ async fn drive(
         };
         if event.is_terminal() {
             terminal_seen = true;
+            // From the end of the turn, codex has `exit_grace` to exit.
+            exit_deadline = Some(tokio::time::Instant::now() + exit_grace);
         }
         if tx.send(Ok(event)).await.is_err() {
-            if terminal_seen {
+            if end_received.load(Ordering::SeqCst) {
                 break;
             }
             tracing::debug!("event stream dropped; cancelling the turn");
@@ -208,7 +235,13 @@ async fn drive(
 
     let status = match exit_status {
         Some(status) => Some(status),
-        None => match tokio::time::timeout(exit_grace, child.wait()).await {
+        // After the end of the turn, what is left of `exit_grace`.
+        None => match tokio::time::timeout_at(
+            exit_deadline.unwrap_or_else(|| tokio::time::Instant::now() + exit_grace),
+            child.wait(),
+        )
+        .await
+        {
             Ok(Ok(status)) => Some(status),
             Ok(Err(error)) => {
                 tracing::warn!(%error, "waiting for codex failed");

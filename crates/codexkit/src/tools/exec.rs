@@ -52,12 +52,13 @@ pub(crate) fn add_token(
 
 /// Wraps an exec turn so that the tool events of its hosted tools join its event stream, and
 /// the tool server lives exactly as long as the turn: it stops when codex's output ended, or
-/// when the consumer dropped or cancelled the stream (which also kills codex, as before).
+/// when the consumer dropped or cancelled the stream (which also stops codex, as before).
 pub(crate) fn attach(turn: ExecTurn, hosted: HostedTools) -> ExecTurn {
     let ExecTurn {
         rx: mut codex_events,
         pid,
         driver,
+        end_received,
     } = turn;
     let HostedTools {
         events: mut tool_events,
@@ -103,5 +104,10 @@ pub(crate) fn attach(turn: ExecTurn, hosted: HostedTools) -> ExecTurn {
         }
         tracing::debug!("exec turn over; stopping its host tool server");
     });
-    ExecTurn { rx, pid, driver }
+    ExecTurn {
+        rx,
+        pid,
+        driver,
+        end_received,
+    }
 }

@@ -386,6 +386,100 @@ async fn after_the_turn_codex_exits_by_itself_instead_of_being_killed() {
     assert!(record.path().join("cwd").exists(), "codex was stopped");
 }
 
+/// A fake codex that reports the whole turn, then stays: it never exits by itself.
+fn lingering_after_the_turn() -> FakeCodex {
+    FakeCodex::new()
+        .stdout_line(STARTED)
+        .stdout_line(COMPLETED)
+        .sleep_ms(120_000)
+}
+
+#[tokio::test]
+async fn a_stream_dropped_before_its_terminal_event_is_read_kills_codex() {
+    // The terminal event is in the stream's buffer, not read: the turn is still cancelled.
+    let f = fake_with(
+        lingering_after_the_turn(),
+        CodexOptions::default().with_exit_grace(Duration::from_secs(60)),
+    );
+    let thread = f.codex.start_thread(ThreadOptions::default());
+    let mut stream = thread.run_streamed("go").await.unwrap();
+    let pid = stream.process_id().unwrap();
+    assert_eq!(
+        stream.next().await.unwrap().unwrap().kind(),
+        "thread.started"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(stream);
+    assert!(
+        eventually(5, || !process_exists(pid)).await,
+        "codex got the exit grace instead of being killed"
+    );
+}
+
+#[tokio::test]
+async fn codex_lingering_after_the_turn_is_stopped_after_the_exit_grace() {
+    // The consumer keeps the ended stream: the grace still runs from the terminal event.
+    let f = fake_with(
+        lingering_after_the_turn(),
+        CodexOptions::default().with_exit_grace(Duration::from_millis(500)),
+    );
+    let thread = f.codex.start_thread(ThreadOptions::default());
+    let mut stream = thread.run_streamed("go").await.unwrap();
+    let pid = stream.process_id().unwrap();
+    while let Some(event) = stream.next().await {
+        event.unwrap();
+    }
+    assert!(
+        eventually(10, || !process_exists(pid)).await,
+        "codex kept running after the exit grace"
+    );
+    // Nothing to interrupt after the end.
+    tokio::time::timeout(Duration::from_secs(1), stream.interrupt())
+        .await
+        .expect("interrupt after the end returns at once")
+        .expect("interrupt after the end succeeds");
+    assert!(stream.next().await.is_none());
+    stream.finish().await;
+}
+
+#[tokio::test]
+async fn run_ending_at_a_deadline_leaves_no_process_behind() {
+    // Both ignore SIGTERM: only the SIGKILL after the kill grace stops them.
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("grandchild.pid");
+    let path = script(
+        dir.path(),
+        &format!(
+            "trap '' TERM\n(trap '' TERM; exec sleep 300) &\necho $! > '{}'\necho '{STARTED}'\nsleep 300\n",
+            pid_file.display()
+        ),
+    );
+    let codex = Codex::with_binary(
+        CodexBinary::new(path, DiscoverySource::ExplicitPath),
+        CodexOptions::default().with_kill_grace(Duration::from_secs(3)),
+    );
+    let thread = codex.start_thread(ThreadOptions::default());
+    let error = thread
+        .run_with(
+            "go",
+            codexkit::TurnOptions::default().with_timeout(Duration::from_millis(500)),
+        )
+        .await
+        .expect_err("the deadline passes");
+    assert!(matches!(error, Error::DeadlineExceeded { .. }), "{error:?}");
+    let grandchild: u32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    // Killed before `run` returned: gone within moments, not after the 3 s kill grace (a
+    // zombie waits only for its new parent to reap it).
+    assert!(
+        eventually(1, || !process_exists(grandchild) || is_zombie(grandchild)).await,
+        "a process of the turn outlived run"
+    );
+}
+
 #[tokio::test]
 async fn a_binary_that_cannot_start_is_a_spawn_error() {
     let dir = tempfile::tempdir().unwrap();
