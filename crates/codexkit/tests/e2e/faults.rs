@@ -446,18 +446,7 @@ async fn codex_lingering_after_the_turn_is_stopped_after_the_exit_grace() {
 async fn run_ending_at_a_deadline_leaves_no_process_behind() {
     // Both ignore SIGTERM: only the SIGKILL after the kill grace stops them.
     let dir = tempfile::tempdir().unwrap();
-    let pid_file = dir.path().join("grandchild.pid");
-    let path = script(
-        dir.path(),
-        &format!(
-            "trap '' TERM\n(trap '' TERM; exec sleep 300) &\necho $! > '{}'\necho '{STARTED}'\nsleep 300\n",
-            pid_file.display()
-        ),
-    );
-    let codex = Codex::with_binary(
-        CodexBinary::new(path, DiscoverySource::ExplicitPath),
-        CodexOptions::default().with_kill_grace(Duration::from_secs(3)),
-    );
+    let (codex, pid_file) = sigterm_ignoring_codex(dir.path(), Duration::from_secs(3));
     let thread = codex.start_thread(ThreadOptions::default());
     let error = thread
         .run_with(
@@ -522,12 +511,13 @@ fn script(dir: &std::path::Path, body: &str) -> std::path::PathBuf {
     path
 }
 
-#[tokio::test]
-async fn cancel_stops_a_codex_that_ignores_sigterm_and_its_grandchild_holding_stdout() {
-    let dir = tempfile::tempdir().unwrap();
-    let pid_file = dir.path().join("grandchild.pid");
+/// A codex that ignores SIGTERM, with a grandchild that does too and holds stdout open; the
+/// grandchild's pid goes to the returned file. Only SIGKILL, `kill_grace` after SIGTERM, stops
+/// them.
+fn sigterm_ignoring_codex(dir: &Path, kill_grace: Duration) -> (Codex, std::path::PathBuf) {
+    let pid_file = dir.join("grandchild.pid");
     let path = script(
-        dir.path(),
+        dir,
         &format!(
             "trap '' TERM\n(trap '' TERM; exec sleep 300) &\necho $! > '{}'\necho '{STARTED}'\nsleep 300\n",
             pid_file.display()
@@ -535,8 +525,15 @@ async fn cancel_stops_a_codex_that_ignores_sigterm_and_its_grandchild_holding_st
     );
     let codex = Codex::with_binary(
         CodexBinary::new(path, DiscoverySource::ExplicitPath),
-        CodexOptions::default().with_kill_grace(Duration::from_millis(300)),
+        CodexOptions::default().with_kill_grace(kill_grace),
     );
+    (codex, pid_file)
+}
+
+#[tokio::test]
+async fn cancel_stops_a_codex_that_ignores_sigterm_and_its_grandchild_holding_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (codex, pid_file) = sigterm_ignoring_codex(dir.path(), Duration::from_millis(300));
     let thread = codex.start_thread(ThreadOptions::default());
     let mut stream = thread.run_streamed("go").await.unwrap();
     let pid = stream.process_id().unwrap();
