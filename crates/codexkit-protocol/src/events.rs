@@ -141,12 +141,21 @@ impl ThreadEvent {
 /// that is not a JSON object is an error.
 pub fn decode_event(line: &str) -> Result<ThreadEvent, serde_json::Error> {
     // Known events decode in one pass from the text; building a `Value` first would allocate
-    // the whole tree twice. Anything else takes the two-step path, whose `Value` also settles
-    // what one pass rejects, such as a repeated key (the last one wins, as everywhere else).
+    // the whole tree twice. Anything else, an unknown event or item included, takes the
+    // two-step path, whose `Value` also settles what one pass rejects, such as a repeated key
+    // (the last one wins, as everywhere else).
     match serde_json::from_str::<ThreadEvent>(line) {
-        Ok(ThreadEvent::Unknown(_)) | Err(_) => decode_event_via_value(line),
-        Ok(event) => Ok(event),
+        Ok(event) if !has_unknown(&event) => Ok(event),
+        _ => decode_event_via_value(line),
     }
+}
+
+/// Whether the event, or the item it carries, is of a type (or shape) not known here.
+fn has_unknown(event: &ThreadEvent) -> bool {
+    matches!(event, ThreadEvent::Unknown(_))
+        || event
+            .item()
+            .is_some_and(|item| matches!(item.details, crate::ItemDetails::Unknown(_)))
 }
 
 /// The two-step decode: text → `Value` → a known event, or `Unknown` with the raw object.
