@@ -275,7 +275,6 @@ fn dirs_home() -> Option<PathBuf> {
         .map(PathBuf::from)
 }
 
-/// The binary's sha256 against the pin file's `binary_sha256` for this platform.
 /// How to get the pinned binary used instead of the one found, depending on where it was found:
 /// reinstalling helps only when discovery reached the install cache.
 fn replace_hint(source: DiscoverySource) -> String {
@@ -295,6 +294,7 @@ fn replace_hint(source: DiscoverySource) -> String {
     }
 }
 
+/// The binary's sha256 against the pin file's `binary_sha256` for this platform.
 async fn integrity_check(path: &Path, source: DiscoverySource) -> Check {
     let expected = codexkit::install::pinned()
         .and_then(|pin| {

@@ -153,7 +153,6 @@ async fn drive(
     };
     let mut reader = LineReader::new(BufReader::with_capacity(64 * 1024, stdout), max_line_bytes);
 
-    let mut terminal_seen = false;
     let mut first_line_seen = false;
     let mut exit_status: Option<std::process::ExitStatus> = None;
     let startup_deadline = tokio::time::Instant::now() + startup_timeout;
@@ -161,6 +160,7 @@ async fn drive(
     // may hold stdout open forever.
     let mut drain_deadline: Option<tokio::time::Instant> = None;
     let mut failure: Option<Error> = None;
+    // Set by the terminal event: from then on, codex has until this instant to exit.
     let mut exit_deadline: Option<tokio::time::Instant> = None;
     loop {
         let line = tokio::select! {
@@ -213,8 +213,6 @@ async fn drive(
             }
         };
         if event.is_terminal() {
-            terminal_seen = true;
-            // From the end of the turn, codex has `exit_grace` to exit.
             exit_deadline = Some(tokio::time::Instant::now() + exit_grace);
         }
         if tx.send(Ok(event)).await.is_err() {
@@ -262,6 +260,7 @@ async fn drive(
 
     let code = status.and_then(|s| s.code());
     let signal = status.and_then(exit_signal);
+    let terminal_seen = exit_deadline.is_some();
     if terminal_seen {
         if code.is_some_and(|c| c != 0) {
             tracing::debug!(
